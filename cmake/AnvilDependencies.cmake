@@ -1,0 +1,18 @@
+# Every third-party package the build uses, found in one place.
+find_package(Torch REQUIRED)
+find_package(Boost 1.74 REQUIRED COMPONENTS program_options filesystem)
+find_package(tomlplusplus 3 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Threads REQUIRED)
+
+# CUDA follows the LibTorch that was found: a CUDA build of LibTorch exports torch_cuda.
+if(TARGET torch_cuda OR TORCH_CUDA_LIBRARIES)
+  set(ANVIL_CUDA ON)
+else()
+  set(ANVIL_CUDA OFF)
+endif()
+message(STATUS "Anvil: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUDA ${ANVIL_CUDA}")
+
+# Debian's TorchConfig puts the (empty) CUDA flags and a C++14 flag nowhere harmful, but its
+# `torch` target carries -D_GLIBCXX_USE_CXX11_ABI; everything linking the SDK inherits it.

@@ -1,0 +1,58 @@
+#pragma once
+// A run manifest: the TOML file, its `extends` chain, and command-line overrides, merged into
+// one table whose every node still knows the file, line and column it came from.
+
+#include <anvil/errors.h>
+
+#include <toml++/toml.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace anvil::core {
+
+/// One `--set section.key=value` override as given on the command line.
+struct Override {
+  std::string text;  ///< "training.steps=200"
+};
+
+/// A loaded, merged manifest.
+class Manifest {
+ public:
+  /// Parses `path`, follows `extends` (a string or array of strings, relative to the file that
+  /// names it; later entries and the file itself win over earlier ones; tables merge key by key,
+  /// everything else is replaced), then applies `overrides` in order. Values are typed by TOML
+  /// rules; an override value that is not valid TOML but is a bare word (letters, digits and
+  /// `_-./:+`) is taken as a string. Throws ConfigError with every problem: syntax errors
+  /// (file:line:col), unreadable files, cycles in `extends` (the chain named), malformed
+  /// overrides.
+  static Manifest load(const std::filesystem::path& path, const std::vector<Override>& overrides = {});
+
+  /// Parses a manifest held in memory (`name` is used in messages). Same rules; `extends`
+  /// paths are relative to the current directory.
+  static Manifest parse(std::string_view text, const std::string& name,
+                        const std::vector<Override>& overrides = {});
+
+  /// The merged table. Validation fills in defaults, so it is mutable.
+  toml::table& root() { return root_; }
+  const toml::table& root() const { return root_; }
+  /// The main manifest file (absolute), or the name given to parse().
+  const std::filesystem::path& path() const { return path_; }
+  /// Every file read, main file first, then its `extends` in resolution order.
+  const std::vector<std::filesystem::path>& files() const { return files_; }
+  /// The folder relative paths in the manifest are resolved against.
+  std::filesystem::path base_dir() const;
+
+ private:
+  toml::table root_;
+  std::filesystem::path path_;
+  std::vector<std::filesystem::path> files_;
+};
+
+/// Serializes a table as TOML, keys in a stable order (what `anvil check --dump` prints).
+std::string to_toml(const toml::table& table);
+
+}  // namespace anvil::core

@@ -1,0 +1,42 @@
+#pragma once
+/// @file evaluator.h
+/// Interface of evaluator components (kind "evaluator").
+
+#include <anvil/component.h>
+#include <anvil/export.h>
+#include <anvil/metrics.h>
+#include <anvil/tensor_types.h>
+
+namespace anvil {
+
+class Model;
+class Tokenizer;
+
+/// A finite, restartable sequence of evaluation batches.
+class ANVIL_SDK_API BatchSource {
+ public:
+  virtual ~BatchSource();
+  /// Stores the next batch in `batch` and returns true, or returns false at the end.
+  virtual bool next(Batch& batch) = 0;
+  /// Starts again from the first batch.
+  virtual void reset() = 0;
+};
+
+/// What an evaluator is given: the model (in eval mode, under no_grad), the data, and the
+/// tokenizer (for metrics that need text, such as bits per byte or BLEU).
+struct EvalInput {
+  Model& model;
+  BatchSource& data;
+  const Tokenizer* tokenizer = nullptr;  ///< may be null
+};
+
+/// Measures a model on an evaluation set.
+class ANVIL_SDK_API Evaluator : public Component {
+ public:
+  static constexpr ComponentKind kKind = ComponentKind::evaluator;
+
+  /// Runs over all of `input.data` (after reset()) and returns named metrics.
+  virtual Metrics evaluate(EvalInput& input) = 0;
+};
+
+}  // namespace anvil

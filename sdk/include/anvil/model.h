@@ -1,0 +1,53 @@
+#pragma once
+/// @file model.h
+/// Interface of architecture components (kind "architecture"): a factory builds a Model.
+
+#include <anvil/component.h>
+#include <anvil/export.h>
+#include <anvil/tensor_types.h>
+
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace anvil {
+
+/// Per-sequence state of incremental decoding (keys and values of past tokens).
+class ANVIL_SDK_API KVCache {
+ public:
+  virtual ~KVCache();
+  /// Number of tokens already in the cache.
+  virtual std::int64_t length() const = 0;
+};
+
+/// A language model built by an architecture plugin.
+class ANVIL_SDK_API Model : public Component {
+ public:
+  static constexpr ComponentKind kKind = ComponentKind::architecture;
+
+  /// The module that owns every parameter and buffer (for to(), train()/eval(), state).
+  virtual torch::nn::Module& module() = 0;
+  /// Full forward pass. @param tokens [B, T] int64. @return logits [B, T, V] and extras.
+  virtual ModelOutput forward(const at::Tensor& tokens) = 0;
+  /// The repeated blocks, in order, so the core can shard, offload and checkpoint per block.
+  virtual std::vector<std::shared_ptr<torch::nn::Module>> blocks() = 0;
+  /// Vocabulary size V of the logits.
+  virtual std::int64_t vocab_size() const = 0;
+  /// Longest sequence the model supports (positions); 0 if unbounded.
+  virtual std::int64_t max_seq_len() const = 0;
+  /// Training FLOPs per token (forward + backward) at sequence length `seq_len`: 6N plus the
+  /// attention term, counting only active parameters. Used for MFU.
+  virtual double flops_per_token(std::int64_t seq_len) const = 0;
+  /// An empty cache for incremental decoding of `batch` sequences up to `max_len` tokens.
+  virtual std::unique_ptr<KVCache> new_cache(std::int64_t batch, std::int64_t max_len) = 0;
+  /// Decodes the next tokens. @param tokens [B, t] ids following those already in `cache`.
+  /// @return logits [B, t, V], equal to the last t positions of a full forward pass.
+  virtual at::Tensor decode(const at::Tensor& tokens, KVCache& cache) = 0;
+};
+
+/// Total number of elements of the model's parameters.
+ANVIL_SDK_API std::int64_t parameter_count(Model& model);
+
+}  // namespace anvil

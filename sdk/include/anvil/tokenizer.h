@@ -1,0 +1,62 @@
+#pragma once
+/// @file tokenizer.h
+/// Interface of tokenizer components (kind "tokenizer").
+
+#include <anvil/component.h>
+#include <anvil/export.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace anvil {
+
+/// A stream of training documents (files, JSONL fields, an in-memory list, ...).
+class ANVIL_SDK_API TextSource {
+ public:
+  virtual ~TextSource();
+  /// Stores the next document in `document` and returns true, or returns false at the end.
+  virtual bool next(std::string& document) = 0;
+};
+
+/// A TextSource over documents held in memory.
+class ANVIL_SDK_API VectorTextSource final : public TextSource {
+ public:
+  explicit VectorTextSource(std::vector<std::string> documents);
+  bool next(std::string& document) override;
+
+ private:
+  std::vector<std::string> documents_;
+  std::size_t position_ = 0;
+};
+
+/// Maps text to token ids and back. Token ids are dense in [0, vocab_size()).
+class ANVIL_SDK_API Tokenizer : public Component {
+ public:
+  static constexpr ComponentKind kKind = ComponentKind::tokenizer;
+
+  /// Learns the vocabulary from `corpus`, replacing any previous one. Tokenizers without a
+  /// learned vocabulary (bytes) may only record what they need.
+  virtual void train(TextSource& corpus) = 0;
+  /// Token ids of `text`. Any byte sequence is accepted (invalid UTF-8 must not throw).
+  virtual std::vector<std::int32_t> encode(std::string_view text) const = 0;
+  /// Text of `ids`; decode(encode(x)) == x for every x the tokenizer can represent.
+  /// Throws anvil::Error for an id outside the vocabulary.
+  virtual std::string decode(const std::vector<std::int32_t>& ids) const = 0;
+  /// Number of token ids, special tokens included.
+  virtual std::int64_t vocab_size() const = 0;
+  /// The special tokens, in id order.
+  virtual std::vector<std::string> special_tokens() const = 0;
+  /// The id of a special or ordinary token spelled exactly `token`, if there is one.
+  virtual std::optional<std::int32_t> token_to_id(std::string_view token) const = 0;
+  /// Writes the tokenizer's files into `dir` (created if needed).
+  virtual void save(const std::filesystem::path& dir) const = 0;
+  /// Reads files written by save() (or a compatible format) from `dir`.
+  /// Throws anvil::DataError naming the file and line or field on malformed input.
+  virtual void load(const std::filesystem::path& dir) = 0;
+};
+
+}  // namespace anvil
