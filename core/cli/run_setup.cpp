@@ -1,1 +1,66 @@
-// placeholder: being written
+#include "cli/run_setup.h"
+
+#include "log/logging.h"
+
+#include <anvil/errors.h>
+
+#include <iostream>
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace anvil::core {
+
+void add_common_options(po::options_description& description, CommonOptions& options) {
+  description.add_options()
+      ("log-level", po::value(&options.log_level)->default_value("info")->value_name("LEVEL"),
+       "trace, debug, info, warn, error or off")
+      ("log-file", po::value(&options.log_file)->value_name("PATH"),
+       "also write the log to this file")
+      ("plugin-path", po::value(&options.plugin_paths)->composing()->value_name("DIR"),
+       "search DIR for plugins first (repeatable)");
+}
+
+bool parse_command_line(const std::vector<std::string>& args, const std::string& usage,
+                        po::options_description& description,
+                        const po::positional_options_description& positional,
+                        po::variables_map& values, const CommonOptions& common) {
+  description.add_options()("help,h", "show this help");
+  po::store(po::command_line_parser(args).options(description).positional(positional).run(),
+            values);
+  if (values.count("help")) {
+    std::cout << "usage: " << usage << "\n\n" << description << "\n";
+    return false;
+  }
+  po::notify(values);
+  const std::optional<LogLevel> level = parse_log_level(common.log_level);
+  if (!level)
+    throw po::error("invalid --log-level '" + common.log_level +
+                    "': expected trace, debug, info, warn, error or off");
+  setup_logging(*level, common.log_file);
+  return true;
+}
+
+std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
+  std::vector<fs::path> paths;
+  const toml::array* entries = manifest.root().at_path("plugins.paths").as_array();
+  if (!entries) return paths;
+  for (const toml::node& entry : *entries) {
+    const auto text = entry.value<std::string>();
+    if (!text) continue;
+    fs::path path(*text);
+    paths.push_back(path.is_absolute() ? path : manifest.base_dir() / path);
+  }
+  return paths;
+}
+
+std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
+                                         const std::vector<fs::path>& manifest_paths) {
+  std::vector<fs::path> first(common.plugin_paths.begin(), common.plugin_paths.end());
+  first.insert(first.end(), manifest_paths.begin(), manifest_paths.end());
+  auto host = std::make_unique<PluginHost>();
+  host->discover(plugin_search_path(first));
+  return host;
+}
+
+}  // namespace anvil::core

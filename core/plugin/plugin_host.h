@@ -28,6 +28,7 @@ struct LibraryRecord {
   std::filesystem::path path;     ///< as found (absolute)
   Status status = Status::rejected;
   std::string reason;             ///< why it was rejected (the PluginError's full message)
+  std::string hint;               ///< what to do about it (the PluginError's hint), or empty
   std::string name;               ///< from the info record, or the file name if unreadable
   std::string version;            ///< from the info record, or empty
   std::string description;
@@ -38,9 +39,11 @@ struct LibraryRecord {
 
 /// A registered component and the library that provides it.
 struct ComponentEntry {
+  /// Keeps the code loaded. Declared first so that it is destroyed last: the spec's defaults
+  /// and the factory were made by the library, and their destructors run its code.
+  std::shared_ptr<PluginLibrary> library;
   ComponentSpec spec;
   ComponentFactory factory;
-  std::shared_ptr<PluginLibrary> library;  ///< keeps the code loaded
   std::filesystem::path library_path;
   std::string plugin_name;     ///< the library's info-record name
   std::string plugin_version;  ///< the library's info-record version

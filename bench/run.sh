@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every benchmark; prints what docs/benchmarks.md records.
+# usage: bench/run.sh <build dir>
+set -euo pipefail
+build=${1:-build}
+cd "$(dirname "$0")/.."
+anvil="$build/bin/anvil"
+
+# Wall time of whole `anvil` invocations (process start, plugin loading, work), median of 20.
+time_command() {
+  local samples=()
+  for _ in $(seq 20); do
+    local start end
+    start=$(date +%s%N)
+    "$anvil" "$@" >/dev/null
+    end=$(date +%s%N)
+    samples+=($(( (end - start) / 1000000 )))
+  done
+  local median
+  median=$(printf '%s\n' "${samples[@]}" | sort -n | sed -n '10p')
+  printf '%-45s median %4d ms (20 runs)\n' "anvil $*" "$median"
+}
+
+echo "== CLI start-up =="
+time_command --version
+time_command plugins list
+time_command check configs/tiny-bigram.toml
+echo
+echo "== in-process =="
+"$build/bin/manifest_bench" "$build/lib/anvil/plugins"

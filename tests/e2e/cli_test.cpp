@@ -1,0 +1,184 @@
+// End-to-end: the built `anvil` binary on real manifests, checked by exit code and output.
+#include "run_process.h"
+
+#include <catch2/catch.hpp>
+#include <toml++/toml.h>
+
+#include <torch/version.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <vector>
+#include <string>
+
+using anvil::test::run_anvil;
+using Catch::Matchers::Contains;
+
+namespace {
+// True when some line of `text` starts with `cells`, in order, separated by whitespace.
+bool has_row(const std::string& text, const std::vector<std::string>& cells) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    bool match = true;
+    for (const std::string& cell : cells) {
+      std::string word;
+      if (!(words >> word) || word != cell) {
+        match = false;
+        break;
+      }
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
+const std::string kSource = ANVIL_SOURCE_DIR;
+const std::string kConfigs = kSource + "/configs";
+const std::string kFixtures = kSource + "/tests/fixtures/e2e";
+}  // namespace
+
+TEST_CASE("anvil --version names the ABI, LibTorch, CUDA and NCCL", "[e2e]") {
+  const auto r = run_anvil("--version");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("anvil 0.1.0"));
+  CHECK_THAT(r.out, Contains("SDK ABI     1 (SDK 0.1)"));
+  CHECK_THAT(r.out, Contains(std::string("LibTorch    ") + TORCH_VERSION));
+  CHECK_THAT(r.out, Contains("CUDA"));
+  CHECK_THAT(r.out, Contains("NCCL"));
+  CHECK_THAT(r.out, Contains("compiler    GCC"));
+  CHECK(run_anvil("version").out == r.out);
+}
+
+TEST_CASE("every command has --help and usage errors exit 2", "[e2e]") {
+  const auto top = run_anvil("--help");
+  REQUIRE(top.exit_code == 0);
+  for (const char* command : {"check", "plugins", "version"}) {
+    CHECK_THAT(top.out, Contains(command));
+    const auto help = run_anvil(std::string(command) + " --help");
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Contains(std::string("usage: anvil ") + command));
+    CHECK_THAT(help.out, Contains("--log-level"));
+  }
+  CHECK(run_anvil("").exit_code == 2);
+  const auto unknown = run_anvil("trian");
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Contains("unknown command 'trian'"));
+  const auto bad_flag = run_anvil("check --frobnicate x.toml");
+  CHECK(bad_flag.exit_code == 2);
+  CHECK_THAT(bad_flag.err, Contains("frobnicate"));
+  const auto no_manifest = run_anvil("check");
+  CHECK(no_manifest.exit_code == 2);
+  CHECK_THAT(no_manifest.err, Contains("manifest"));
+}
+
+TEST_CASE("plugins list shows every built-in component as loaded", "[e2e]") {
+  const auto r = run_anvil("plugins list");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("NAME"));
+  CHECK(has_row(r.out, {"char", "tokenizer", "1.0.0", "loaded"}));
+  CHECK(has_row(r.out, {"bigram", "architecture", "1.0.0", "loaded"}));
+  CHECK(has_row(r.out, {"sgd", "optimizer", "1.0.0", "loaded"}));
+  CHECK(has_row(r.out, {"none", "offload", "1.0.0", "loaded"}));
+  CHECK(has_row(r.out, {"cross-entropy", "loss", "1.0.0", "loaded"}));
+  CHECK(has_row(r.out, {"perplexity", "evaluator", "1.0.0", "loaded"}));
+  CHECK_THAT(r.out, Contains("lib/anvil/plugins/optimizer-sgd.so"));
+  CHECK_THAT(r.out, !Contains("rejected"));
+}
+
+TEST_CASE("plugins show prints the declared options", "[e2e]") {
+  const auto r = run_anvil("plugins show sgd");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("optimizer 'sgd'"));
+  CHECK_THAT(r.out, Contains("KEY"));
+  CHECK_THAT(r.out, Contains("momentum"));
+  CHECK_THAT(r.out, Contains("nesterov"));
+
+  const auto as_toml = run_anvil("plugins show sgd --toml");
+  REQUIRE(as_toml.exit_code == 0);
+  const toml::table parsed = toml::parse(as_toml.out);  // a valid, commented manifest section
+  CHECK(parsed.at_path("optimizer.plugin").value<std::string>() == "sgd");
+  CHECK(parsed.at_path("optimizer.lr").is_floating_point());
+
+  const auto typo = run_anvil("plugins show sdg");
+  CHECK(typo.exit_code == 1);
+  CHECK_THAT(typo.err, Contains("no plugin component named 'sdg'"));
+  CHECK_THAT(typo.err, Contains("HINT: did you mean 'sgd'?"));
+}
+
+TEST_CASE("check accepts the tiny preset and --dump prints the resolved manifest", "[e2e]") {
+  const auto r = run_anvil("check " + kConfigs + "/tiny-bigram.toml");
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("extends"));
+  CHECK_THAT(r.out, Contains("[optimizer]"));
+  CHECK_THAT(r.out, Contains("OK: "));
+
+  const auto dump = run_anvil("check " + kConfigs +
+                              "/tiny-bigram.toml --dump --set training.steps=42 --set optimizer.nesterov=true");
+  REQUIRE(dump.exit_code == 0);
+  const toml::table resolved = toml::parse(dump.out);
+  CHECK(resolved.at_path("training.steps").value<int64_t>() == 42);
+  CHECK(resolved.at_path("optimizer.nesterov").value<bool>() == true);
+  CHECK(resolved.at_path("optimizer.lr").value<double>() == 0.5);       // from the file
+  CHECK(resolved.at_path("run.device").value<std::string>() == "cpu");  // from base/cpu.toml
+  CHECK(resolved.at_path("offload.plugin").value<std::string>() == "none");  // default section
+  CHECK(resolved.at_path("loss[0].ignore_index").value<int64_t>() == -100);   // plugin default
+  CHECK(!resolved.contains("extends"));
+}
+
+TEST_CASE("check reports every problem of a broken manifest with file:line:col and exit 2", "[e2e]") {
+  const std::string path = kFixtures + "/broken.toml";
+  const auto r = run_anvil("check " + path);
+  REQUIRE(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Contains(path + ":9:1: error: optimizer.lrr: unknown key 'lrr' in [optimizer]"));
+  CHECK_THAT(r.err, Contains("did you mean 'lr'?"));
+  CHECK_THAT(r.err, Contains(path + ":10:12: error: optimizer.momentum:"));
+  CHECK_THAT(r.err, Contains(path + ":13:9: error: training.steps: expected integer"));
+  CHECK_THAT(r.err, Contains("steps = \"many\""));
+  CHECK_THAT(r.err, Contains("3 errors generated."));
+}
+
+TEST_CASE("check reports syntax errors, bad overrides and missing files", "[e2e]") {
+  const auto syntax = run_anvil("check " + kFixtures + "/syntax.toml");
+  CHECK(syntax.exit_code == 2);
+  CHECK_THAT(syntax.err, Contains(kFixtures + "/syntax.toml:3:"));
+
+  const auto bad_set = run_anvil("check " + kConfigs + "/tiny-bigram.toml --set training.steps");
+  CHECK(bad_set.exit_code == 2);
+  CHECK_THAT(bad_set.err, Contains("--set training.steps"));
+
+  const auto typed_set = run_anvil("check " + kConfigs + "/tiny-bigram.toml --set training.steps=1.5");
+  CHECK(typed_set.exit_code == 2);
+  CHECK_THAT(typed_set.err, Contains("training.steps: expected integer"));
+
+  const auto missing = run_anvil("check /nonexistent/run.toml");
+  CHECK(missing.exit_code == 2);
+  CHECK_THAT(missing.err, Contains("/nonexistent/run.toml"));
+}
+
+TEST_CASE("plugins on --plugin-path are listed with their rejection reason", "[e2e]") {
+  const auto r = run_anvil(std::string("plugins list --plugin-path ") + ANVIL_FIXTURE_PLUGIN_DIR);
+  REQUIRE(r.exit_code == 0);
+  CHECK(has_row(r.out, {"fixture-wrong-abi", "-", "1.0.0", "rejected"}));
+  CHECK_THAT(r.out, Contains("plugin ABI version 999, but this anvil uses plugin ABI version 1"));
+  CHECK_THAT(r.out, Contains("HINT: rebuild the plugin against Anvil SDK 0.1.0"));
+  CHECK(has_row(r.out, {"fixture-not-a-library.so", "-", "-", "rejected"}));
+  CHECK(has_row(r.out, {"sgd", "optimizer", "1.0.0", "loaded"}));  // built-ins still load
+}
+
+TEST_CASE("log level and log file options control logging", "[e2e]") {
+  const std::string log = anvil::test::write_temp_file("check.log", "");
+  const auto r = run_anvil("check " + kConfigs + "/tiny-bigram.toml --log-level debug --log-file " + log);
+  REQUIRE(r.exit_code == 0);
+  std::ifstream in(log);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Contains("[debug]"));
+  CHECK_THAT(text, Contains("optimizer-sgd"));
+
+  const auto bad = run_anvil("check " + kConfigs + "/tiny-bigram.toml --log-level loud");
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Contains("loud"));
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Proves the SDK package is complete: install Anvil into a temporary prefix, build the example
+# plugin against that prefix only (find_package(Anvil) + anvil_add_plugin), and have the
+# installed, unchanged `anvil` load it through ANVIL_PLUGIN_PATH.
+# usage: out_of_tree_test.sh <anvil build dir> <anvil source dir>
+set -euo pipefail
+build=$1
+source=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+cmake --install "$build" --prefix "$work/prefix" >/dev/null
+cmake -S "$source/examples/out-of-tree-loss" -B "$work/example" -G Ninja \
+  -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/example"
+anvil="$work/prefix/bin/anvil"
+manifest="$source/examples/out-of-tree-loss/focal.toml"
+
+# Without the plugin on the path, the manifest names the missing plugin and exits 2.
+set +e
+"$anvil" check "$manifest" 2>"$work/err.txt"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || { echo "expected exit 2 without the plugin, got $rc"; cat "$work/err.txt"; exit 1; }
+grep -q "error: loss\[0\].plugin: unknown loss plugin 'focal'" "$work/err.txt" || { cat "$work/err.txt"; exit 1; }
+
+export ANVIL_PLUGIN_PATH="$work/example"
+"$anvil" plugins list | tee "$work/list.txt"
+grep -Eq "^focal +loss +1\.0\.0 +loaded +$work/example/loss-focal\.so$" "$work/list.txt"
+grep -Eq "^sgd +optimizer " "$work/list.txt"   # the installed built-ins are still there
+"$anvil" plugins show focal | tee "$work/show.txt"
+grep -Eq "^gamma +float +2(\.0)? +0 \.\. 10 " "$work/show.txt"
+"$anvil" check "$manifest"
+"$anvil" check "$manifest" --dump | grep -q "gamma = 1.5"
+echo "out-of-tree plugin: built against the installed SDK and loaded by the installed anvil"
