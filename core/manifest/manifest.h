@@ -28,7 +28,9 @@ class Manifest {
   /// rules; an override value that is not valid TOML but is a bare word (letters, digits and
   /// `_-./:+`) is taken as a string. Throws ConfigError with every problem: syntax errors
   /// (file:line:col), unreadable files, cycles in `extends` (the chain named), malformed
-  /// overrides.
+  /// overrides. Every node keeps its source region: the main file's path as given here,
+  /// extended files' paths joined onto the folder of the file naming them, "--set KEY=VALUE"
+  /// for overridden values. (Copying a toml++ node drops its region; move tables instead.)
   static Manifest load(const std::filesystem::path& path, const std::vector<Override>& overrides = {});
 
   /// Parses a manifest held in memory (`name` is used in messages). Same rules; `extends`
@@ -50,9 +52,16 @@ class Manifest {
   toml::table root_;
   std::filesystem::path path_;
   std::vector<std::filesystem::path> files_;
+  std::filesystem::path base_dir_;  // the main file's folder, or the current one for parse()
 };
 
 /// Serializes a table as TOML, keys in a stable order (what `anvil check --dump` prints).
 std::string to_toml(const toml::table& table);
+
+/// One value as inline TOML ("0.5", "\"cosine\"", "[1, 2]", "{ a = 1 }"), for messages.
+std::string to_toml_inline(const toml::node& value);
+/// A value's type and (cut short) text for "got ..." messages: `integer 5`, `string "x"`,
+/// `array [1, 2]`, `table`; the same wording as the SDK's option validation.
+std::string describe_value(const toml::node& value);
 
 }  // namespace anvil::core

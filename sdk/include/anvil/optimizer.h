@@ -6,6 +6,7 @@
 #include <anvil/export.h>
 #include <anvil/tensor_types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +16,9 @@ namespace anvil {
 struct ParamGroup {
   std::string name;               ///< "decay", "no_decay", ... (shown in logs)
   std::vector<at::Tensor> params; ///< leaf tensors whose .grad() holds the gradient
-  double weight_decay = 0.0;      ///< decoupled weight decay for this group
+  /// This group's weight decay; when unset, the optimizer's own `weight_decay` option applies.
+  /// Set it to 0 to exempt a group (norms, biases, embeddings) from decay.
+  std::optional<double> weight_decay = std::nullopt;
   double lr_scale = 1.0;          ///< multiplies the scheduled learning rate
 };
 

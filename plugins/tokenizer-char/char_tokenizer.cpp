@@ -1,0 +1,338 @@
+// The char tokenizer (see char_tokenizer.h for the id layout and the file format).
+#include "char_tokenizer.h"
+
+#include "mini_json.h"
+
+#include <anvil/errors.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <numeric>
+#include <sstream>
+#include <system_error>
+
+namespace anvil::builtin {
+
+std::string_view to_string(CharMode mode) {
+  return mode == CharMode::bytes ? "bytes" : "codepoints";
+}
+
+std::optional<CharMode> parse_char_mode(std::string_view text) {
+  if (text == "bytes") return CharMode::bytes;
+  if (text == "codepoints") return CharMode::codepoints;
+  return std::nullopt;
+}
+
+Utf8Char utf8_decode_at(std::string_view text, std::size_t pos) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const std::size_t left = text.size() - pos;
+  const unsigned char b0 = byte(pos);
+  if (b0 < 0x80) return {b0, 1};
+  // Lead byte -> sequence length and the valid range of the second byte (RFC 3629 table),
+  // which is what rules out overlong forms, surrogates and code points above U+10FFFF.
+  std::size_t length = 0;
+  unsigned char lo = 0x80, hi = 0xBF;
+  char32_t cp = 0;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+    cp = b0 & 0x1F;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    cp = b0 & 0x0F;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    cp = b0 & 0x07;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return {};
+  }
+  if (left < length) return {};
+  for (std::size_t i = 1; i < length; ++i) {
+    const unsigned char b = byte(pos + i);
+    const unsigned char min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xBF;
+    if (b < min || b > max) return {};
+    cp = (cp << 6) | (b & 0x3F);
+  }
+  return {cp, length};
+}
+
+void utf8_append(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+namespace {
+
+bool is_valid_utf8(std::string_view text) {
+  for (std::size_t pos = 0; pos < text.size();) {
+    const Utf8Char c = utf8_decode_at(text, pos);
+    if (c.length == 0) return false;
+    pos += c.length;
+  }
+  return true;
+}
+
+// Checks a special-token list; returns the problem, or "" when it is fine. Shared by the
+// constructor (anvil::Error) and load() (anvil::DataError naming the file).
+std::string special_tokens_problem(const std::vector<std::string>& specials) {
+  for (std::size_t i = 0; i < specials.size(); ++i) {
+    const std::string& s = specials[i];
+    if (s.empty()) return "special token " + std::to_string(i) + " is empty";
+    if (!is_valid_utf8(s)) return "special token " + std::to_string(i) + " is not valid UTF-8";
+    for (std::size_t j = 0; j < i; ++j)
+      if (specials[j] == s) return "special token \"" + s + "\" is listed twice";
+  }
+  return {};
+}
+
+}  // namespace
+
+CharTokenizer::CharTokenizer(CharTokenizerOptions options) : mode_(options.mode) {
+  if (const std::string problem = special_tokens_problem(options.special_tokens); !problem.empty())
+    throw Error("char tokenizer: " + problem,
+                "special tokens must be distinct, non-empty UTF-8 strings");
+  set_specials(std::move(options.special_tokens));
+}
+
+void CharTokenizer::set_specials(std::vector<std::string> specials) {
+  specials_ = std::move(specials);
+  specials_longest_first_.resize(specials_.size());
+  std::iota(specials_longest_first_.begin(), specials_longest_first_.end(), std::size_t{0});
+  // Longest first, so that a special token that extends another one wins.
+  std::stable_sort(
+      specials_longest_first_.begin(), specials_longest_first_.end(),
+      [&](std::size_t a, std::size_t b) { return specials_[a].size() > specials_[b].size(); });
+  special_first_byte_.fill(false);
+  for (const std::string& s : specials_)
+    special_first_byte_[static_cast<unsigned char>(s[0])] = true;
+}
+
+std::optional<std::size_t> CharTokenizer::match_special(std::string_view text,
+                                                        std::size_t pos) const {
+  if (!special_first_byte_[static_cast<unsigned char>(text[pos])]) return std::nullopt;
+  for (const std::size_t k : specials_longest_first_)
+    if (text.compare(pos, specials_[k].size(), specials_[k]) == 0) return k;
+  return std::nullopt;
+}
+
+void CharTokenizer::train(TextSource& corpus) {
+  std::string document;
+  if (mode_ == CharMode::bytes) {
+    // Nothing to learn, but the caller expects the source to be consumed.
+    while (corpus.next(document)) {
+    }
+    return;
+  }
+  // A bitmap over all of Unicode (139 KiB) is simpler and faster than a set here.
+  std::vector<bool> seen(0x110000, false);
+  while (corpus.next(document)) {
+    const std::string_view text = document;
+    for (std::size_t pos = 0; pos < text.size();) {
+      // Text inside a special token is never encoded as code points, so it teaches nothing.
+      if (const auto k = match_special(text, pos)) {
+        pos += specials_[*k].size();
+        continue;
+      }
+      const Utf8Char c = utf8_decode_at(text, pos);
+      if (c.length == 0) {
+        ++pos;  // invalid UTF-8 is left to the byte fallback
+        continue;
+      }
+      seen[c.codepoint] = true;
+      pos += c.length;
+    }
+  }
+  codepoints_.clear();
+  for (char32_t cp = 0; cp < 0x110000; ++cp)
+    if (seen[cp]) codepoints_.push_back(cp);
+}
+
+std::vector<std::int32_t> CharTokenizer::encode(std::string_view text) const {
+  std::vector<std::int32_t> ids;
+  ids.reserve(text.size());
+  const auto first_codepoint_id = static_cast<std::int32_t>(specials_.size());
+  for (std::size_t pos = 0; pos < text.size();) {
+    if (const auto k = match_special(text, pos)) {
+      ids.push_back(static_cast<std::int32_t>(*k));
+      pos += specials_[*k].size();
+      continue;
+    }
+    if (mode_ == CharMode::bytes) {
+      ids.push_back(byte_id(static_cast<unsigned char>(text[pos++])));
+      continue;
+    }
+    const Utf8Char c = utf8_decode_at(text, pos);
+    if (c.length == 0) {
+      ids.push_back(byte_id(static_cast<unsigned char>(text[pos++])));
+      continue;
+    }
+    const auto it = std::lower_bound(codepoints_.begin(), codepoints_.end(), c.codepoint);
+    if (it != codepoints_.end() && *it == c.codepoint) {
+      ids.push_back(first_codepoint_id + static_cast<std::int32_t>(it - codepoints_.begin()));
+    } else {
+      // Unseen code point: spell its bytes. Special tokens are valid UTF-8, so none can start
+      // inside this sequence and skipping all of it loses no match.
+      for (std::size_t i = 0; i < c.length; ++i)
+        ids.push_back(byte_id(static_cast<unsigned char>(text[pos + i])));
+    }
+    pos += c.length;
+  }
+  return ids;
+}
+
+std::string CharTokenizer::decode(const std::vector<std::int32_t>& ids) const {
+  const auto n_special = static_cast<std::int64_t>(specials_.size());
+  const std::int64_t first_byte = n_special + static_cast<std::int64_t>(codepoints_.size());
+  const std::int64_t vocab = vocab_size();
+  std::string out;
+  out.reserve(ids.size());
+  for (const std::int32_t id : ids) {
+    if (id < 0 || id >= vocab)
+      throw Error("char tokenizer: cannot decode token id " + std::to_string(id) +
+                  ": the vocabulary has ids 0.." + std::to_string(vocab - 1));
+    if (id < n_special)
+      out += specials_[static_cast<std::size_t>(id)];
+    else if (id < first_byte)
+      utf8_append(out, codepoints_[static_cast<std::size_t>(id - n_special)]);
+    else
+      out.push_back(static_cast<char>(static_cast<unsigned char>(id - first_byte)));
+  }
+  return out;
+}
+
+std::int64_t CharTokenizer::vocab_size() const {
+  return static_cast<std::int64_t>(specials_.size() + codepoints_.size()) + 256;
+}
+
+std::optional<std::int32_t> CharTokenizer::token_to_id(std::string_view token) const {
+  // A token is "spelled exactly" by `token` when encoding it yields that single id.
+  for (std::size_t k = 0; k < specials_.size(); ++k)
+    if (specials_[k] == token) return static_cast<std::int32_t>(k);
+  if (token.empty()) return std::nullopt;
+  const std::vector<std::int32_t> ids = encode(token);
+  if (ids.size() == 1) return ids[0];
+  return std::nullopt;
+}
+
+void CharTokenizer::save(const std::filesystem::path& dir) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw Error("char tokenizer: cannot create directory " + dir.string() + ": " + ec.message());
+
+  std::string text = "{\n  \"type\": \"char\",\n  \"mode\": ";
+  text += json::quote(to_string(mode_));
+  text += ",\n  \"special_tokens\": [";
+  for (std::size_t i = 0; i < specials_.size(); ++i)
+    text += (i ? ", " : "") + json::quote(specials_[i]);
+  text += "],\n  \"codepoints\": [";
+  for (std::size_t i = 0; i < codepoints_.size(); ++i) {
+    if (i) text += i % 16 == 0 ? ",\n    " : ", ";
+    text += std::to_string(static_cast<std::uint32_t>(codepoints_[i]));
+  }
+  text += "]\n}\n";
+
+  // Write next to the target and rename, so a crash never leaves a half-written tokenizer.json.
+  const std::filesystem::path path = dir / kCharTokenizerFile;
+  std::filesystem::path tmp = path;
+  tmp += ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
+    if (!out) throw Error("char tokenizer: cannot write " + tmp.string());
+  }
+  std::filesystem::rename(tmp, path, ec);
+  if (ec)
+    throw Error("char tokenizer: cannot rename " + tmp.string() + " to " + path.string() + ": " +
+                ec.message());
+}
+
+void CharTokenizer::load(const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / kCharTokenizerFile;
+  const std::string source = path.string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    throw DataError("cannot read " + source + ": no such file or not readable",
+                    "the directory must contain a tokenizer.json written by the char tokenizer");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+  const json::Value root = json::parse(text, source);
+  const auto field_error = [&](const std::string& field, const std::string& message) {
+    return DataError(source + ": field \"" + field + "\": " + message);
+  };
+  if (root.type != json::Value::Type::object)
+    throw DataError(source + ": expected a JSON object at the top level, found " +
+                    std::string(json::type_name(root.type)));
+  const auto require = [&](const char* field, json::Value::Type type) -> const json::Value& {
+    const json::Value* v = root.find(field);
+    if (!v) throw field_error(field, "missing");
+    if (v->type != type)
+      throw field_error(field, "expected " + std::string(json::type_name(type)) + ", found " +
+                                   std::string(json::type_name(v->type)));
+    return *v;
+  };
+
+  const json::Value& type = require("type", json::Value::Type::string);
+  if (type.string != "char")
+    throw field_error("type", "expected \"char\", found \"" + type.string + "\"");
+
+  const json::Value& mode_value = require("mode", json::Value::Type::string);
+  const auto mode = parse_char_mode(mode_value.string);
+  if (!mode)
+    throw field_error("mode",
+                      "expected \"bytes\" or \"codepoints\", found \"" + mode_value.string + "\"");
+
+  std::vector<std::string> specials;
+  const json::Value& specials_value = require("special_tokens", json::Value::Type::array);
+  for (std::size_t i = 0; i < specials_value.array.size(); ++i) {
+    const json::Value& s = specials_value.array[i];
+    if (s.type != json::Value::Type::string)
+      throw field_error("special_tokens[" + std::to_string(i) + "]",
+                        "expected string, found " + std::string(json::type_name(s.type)));
+    specials.push_back(s.string);
+  }
+  if (const std::string problem = special_tokens_problem(specials); !problem.empty())
+    throw field_error("special_tokens", problem);
+
+  std::vector<char32_t> codepoints;
+  const json::Value& cps = require("codepoints", json::Value::Type::array);
+  for (std::size_t i = 0; i < cps.array.size(); ++i) {
+    const json::Value& v = cps.array[i];
+    const std::string field = "codepoints[" + std::to_string(i) + "]";
+    if (v.type != json::Value::Type::number || !v.is_integer)
+      throw field_error(field, "expected an integer code point");
+    if (v.integer < 0 || v.integer > 0x10FFFF || (v.integer >= 0xD800 && v.integer <= 0xDFFF))
+      throw field_error(field, std::to_string(v.integer) + " is not a Unicode scalar value");
+    const auto cp = static_cast<char32_t>(v.integer);
+    if (!codepoints.empty() && cp <= codepoints.back())
+      throw field_error(field, "code points must be strictly ascending");
+    codepoints.push_back(cp);
+  }
+  if (*mode == CharMode::bytes && !codepoints.empty())
+    throw field_error("codepoints", "must be empty in bytes mode");
+
+  // Everything checked: commit (a failed load leaves the tokenizer unchanged).
+  mode_ = *mode;
+  set_specials(std::move(specials));
+  codepoints_ = std::move(codepoints);
+}
+
+}  // namespace anvil::builtin
