@@ -10,6 +10,7 @@
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
+#include <anvil/toml_text.h>
 
 #include <spdlog/spdlog.h>
 
@@ -56,7 +57,7 @@ void print_summary(const Manifest& manifest, const std::vector<ComponentSection>
   Table table({"SECTION", "KIND", "PLUGIN", "FROM"});
   for (const ComponentSection& section : sections) {
     const ComponentEntry* entry = host.find(section.kind, section.plugin);
-    table.add({"[" + section.key_path + "]", std::string(to_string(section.kind)), section.plugin,
+    table.add({section.key_path, std::string(to_string(section.kind)), section.plugin,
                entry ? entry->plugin_name + " " + entry->plugin_version : "?"});
   }
   table.print(out);
@@ -92,7 +93,7 @@ int run_check_command(const std::vector<std::string>& args) {
   create_components(sections, *host);
 
   if (dump) {
-    std::cout << to_toml(manifest.root());
+    std::cout << format_toml(manifest.root());
   } else {
     print_summary(manifest, sections, *host, std::cout);
   }

@@ -13,6 +13,7 @@
 #include "manifest/overrides.h"
 
 #include <anvil/options.h>
+#include <anvil/toml_text.h>
 
 #include <algorithm>
 #include <optional>
@@ -166,7 +167,8 @@ class Loader {
   std::optional<toml::table> load_extended(const toml::node& entry, const fs::path& folder) {
     const std::string& value = entry.as_string()->get();
     if (value.empty() || value.find('\0') != std::string::npos) {
-      diagnostics_.add(entry.source(), "extends", "invalid extends path " + to_toml_inline(entry));
+      diagnostics_.add(entry.source(), "extends",
+                       "invalid extends path " + format_toml_value(entry));
       return std::nullopt;
     }
     const std::string display = (folder / value).lexically_normal().string();
@@ -197,6 +199,18 @@ class Loader {
   std::vector<fs::path> files_;
 };
 
+// The end of Manifest::load and Manifest::parse: `root` (absent when the manifest did not parse,
+// which left a diagnostic) with `overrides` applied in order, unless something went wrong so
+// far, when it throws ConfigError with every problem.
+toml::table with_overrides(std::optional<toml::table> root,
+                           const std::vector<Override>& overrides,
+                           Diagnostics& diagnostics) {
+  if (root)
+    for (const Override& override : overrides) apply_override(*root, override, diagnostics);
+  diagnostics.throw_if_any();
+  return root ? std::move(*root) : toml::table();  // moved: a copy would drop source regions
+}
+
 }  // namespace
 
 Manifest Manifest::load(const fs::path& path, const std::vector<Override>& overrides) {
@@ -213,12 +227,7 @@ Manifest Manifest::load(const fs::path& path, const std::vector<Override>& overr
     diagnostics.throw_if_any();
   }
   Loader loader(diagnostics);
-  std::optional<toml::table> root = loader.load_file(display);
-  if (root) {
-    for (const Override& override : overrides) apply_override(*root, override, diagnostics);
-    manifest.root_ = std::move(*root);
-  }
-  diagnostics.throw_if_any();
+  manifest.root_ = with_overrides(loader.load_file(display), overrides, diagnostics);
   manifest.files_ = loader.take_files();
   return manifest;
 }
@@ -232,18 +241,41 @@ Manifest Manifest::parse(std::string_view text,
   std::error_code error;
   manifest.base_dir_ = fs::current_path(error);
   Loader loader(diagnostics);
-  std::optional<toml::table> root = loader.load_text(text, name);
-  if (root) {
-    for (const Override& override : overrides) apply_override(*root, override, diagnostics);
-    manifest.root_ = std::move(*root);
-  }
-  diagnostics.throw_if_any();
+  manifest.root_ = with_overrides(loader.load_text(text, name), overrides, diagnostics);
   manifest.files_ = loader.take_files();
   return manifest;
 }
 
 fs::path Manifest::base_dir() const {
   return base_dir_;
+}
+
+std::string describe_value(const toml::node& value) {
+  if (value.is_table()) return "table";
+  std::string text = format_toml_value(value);
+  if (text.size() > 40) {
+    std::size_t cut = 37;  // not inside a UTF-8 sequence
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text = text.substr(0, cut) + "...";
+  }
+  switch (value.type()) {
+    case toml::node_type::array:
+      return "array " + text;
+    case toml::node_type::string:
+      return "string " + text;
+    case toml::node_type::integer:
+      return "integer " + text;
+    case toml::node_type::floating_point:
+      return "float " + text;
+    case toml::node_type::boolean:
+      return "boolean " + text;
+    case toml::node_type::date:
+      return "date " + text;
+    case toml::node_type::time:
+      return "time " + text;
+    default:
+      return "date-time " + text;
+  }
 }
 
 }  // namespace anvil::core

@@ -55,13 +55,12 @@ class Manifest {
   std::filesystem::path base_dir_;  // the main file's folder, or the current one for parse()
 };
 
-/// Serializes a table as TOML, keys in a stable order (what `anvil check --dump` prints).
-std::string to_toml(const toml::table& table);
+// The manifest as text (what `anvil check --dump` prints): anvil::format_toml, and a value in a
+// message: anvil::format_toml_value (<anvil/toml_text.h>).
 
-/// One value as inline TOML ("0.5", "\"cosine\"", "[1, 2]", "{ a = 1 }"), for messages.
-std::string to_toml_inline(const toml::node& value);
-/// A value's type and (cut short) text for "got ..." messages: `integer 5`, `string "x"`,
-/// `array [1, 2]`, `table`; the same wording as the SDK's option validation.
+/// A value's type and text for "got ..." messages: `integer 5`, `string "x"`, `array [1, 2]`,
+/// `table`; the same words as the SDK's option validation. Text over 40 bytes is cut to 37
+/// (at a UTF-8 boundary) and ends in "...".
 std::string describe_value(const toml::node& value);
 
 }  // namespace anvil::core

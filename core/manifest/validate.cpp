@@ -4,6 +4,8 @@
 
 #include "manifest/validate.h"
 
+#include <anvil/toml_text.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -15,15 +17,6 @@ const char* default_plugin(std::string_view section) {
   if (section == "offload") return "none";
   if (section == "loss") return "cross-entropy";
   return nullptr;
-}
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& word : words) {
-    if (!out.empty()) out += ", ";
-    out += word;
-  }
-  return out;
 }
 
 // "available: a, b" or, with nothing registered, where plugins come from.

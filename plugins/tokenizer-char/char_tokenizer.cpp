@@ -4,6 +4,7 @@
 #include "mini_json.h"
 
 #include <anvil/errors.h>
+#include <anvil/toml_text.h>
 
 #include <algorithm>
 #include <fstream>
@@ -58,24 +59,6 @@ Utf8Char utf8_decode_at(std::string_view text, std::size_t pos) {
     cp = (cp << 6) | (b & 0x3F);
   }
   return {cp, length};
-}
-
-void utf8_append(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
 }
 
 namespace {
@@ -210,7 +193,7 @@ std::string CharTokenizer::decode(const std::vector<std::int32_t>& ids) const {
     if (id < n_special)
       out += specials_[static_cast<std::size_t>(id)];
     else if (id < first_byte)
-      utf8_append(out, codepoints_[static_cast<std::size_t>(id - n_special)]);
+      append_utf8(out, codepoints_[static_cast<std::size_t>(id - n_special)]);
     else
       out.push_back(static_cast<char>(static_cast<unsigned char>(id - first_byte)));
   }
@@ -238,10 +221,10 @@ void CharTokenizer::save(const std::filesystem::path& dir) const {
     throw Error("char tokenizer: cannot create directory " + dir.string() + ": " + ec.message());
 
   std::string text = "{\n  \"type\": \"char\",\n  \"mode\": ";
-  text += json::quote(to_string(mode_));
+  text += quote_string(to_string(mode_));
   text += ",\n  \"special_tokens\": [";
   for (std::size_t i = 0; i < specials_.size(); ++i)
-    text += (i ? ", " : "") + json::quote(specials_[i]);
+    text += (i ? ", " : "") + quote_string(specials_[i]);
   text += "],\n  \"codepoints\": [";
   for (std::size_t i = 0; i < codepoints_.size(); ++i) {
     if (i) text += i % 16 == 0 ? ",\n    " : ", ";

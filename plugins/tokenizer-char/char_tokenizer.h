@@ -94,7 +94,5 @@ struct Utf8Char {
   std::size_t length = 0;
 };
 Utf8Char utf8_decode_at(std::string_view text, std::size_t pos);
-/// Appends the UTF-8 encoding of a valid code point.
-void utf8_append(std::string& out, char32_t codepoint);
 
 }  // namespace anvil::builtin

@@ -1,10 +1,11 @@
 #pragma once
 /// @file mini_json.h
-/// A deliberately small JSON reader and string quoting helper, enough for the char tokenizer's
-/// `tokenizer.json` (objects, arrays, strings, integers, booleans, null). No JSON library is
-/// available on the build machines, and the file is simple enough that ~200 lines beat a
-/// dependency. Not a general-purpose parser: numbers keep their integer value only when written
-/// without fraction or exponent, and nesting is capped so hostile files cannot overflow the stack.
+/// A deliberately small JSON reader, enough for the char tokenizer's `tokenizer.json` (objects,
+/// arrays, strings, integers, booleans, null); strings are written with anvil::quote_string
+/// (<anvil/toml_text.h>). No JSON library is available on the build machines, and the file is
+/// simple enough that ~200 lines beat a dependency. Not a general-purpose parser: numbers keep
+/// their integer value only when written without fraction or exponent, and nesting is capped so
+/// hostile files cannot overflow the stack.
 
 #include <cstdint>
 #include <string>
@@ -36,9 +37,5 @@ std::string_view type_name(Value::Type type);
 /// Parses a complete JSON document. Throws anvil::DataError "<source>:<line>:<column>: ..." on
 /// malformed input (including duplicate object keys and trailing garbage).
 Value parse(std::string_view text, const std::string& source);
-
-/// `text` as a JSON string literal, quotes included. Control characters, `"` and `\` are
-/// escaped; other bytes (UTF-8 included) are written unchanged.
-std::string quote(std::string_view text);
 
 }  // namespace anvil::builtin::json

@@ -1,10 +1,12 @@
 #pragma once
 // Internal to libanvil_sdk (not installed): how option values and keys are rendered in messages,
 // shared by options.cpp (Options, OptionSpec, Diagnostics) and option_schema.cpp (validation),
-// so a wrong value reads the same whether the schema or a typed read caught it.
+// so a wrong value reads the same whether the schema or a typed read caught it. The TOML
+// spelling itself is toml_text.cpp's (anvil/toml_text.h), which defines the first three below.
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
+#include <anvil/toml_text.h>
 
 #include <toml++/toml.h>
 
@@ -18,12 +20,15 @@ namespace anvil::detail {
 /// A double as TOML writes it: shortest round-trip digits, always a float ("2.0", "0.1", "1e+300",
 /// "inf", "nan").
 std::string format_float(double value);
+/// A key as written in TOML: bare when it can be, quoted (quote_string) otherwise.
+std::string format_key(std::string_view key);
+/// Appends `node` as inline TOML (format_toml_value) to `out`, giving up, and leaving `out`
+/// longer than `budget`, once it is long enough: rendering a huge array for a one-line message
+/// stays cheap. Stops only between pieces, so `out` may end in the middle of a value.
+void write_toml_value(std::string& out, const toml::node& node, std::size_t budget);
+
 /// A bound or limit for a message: integral values without a decimal point ("0", "1", "0.5").
 std::string format_bound(double value);
-/// A TOML basic string, quoted and escaped.
-std::string quote(std::string_view text);
-/// A key as written in TOML: bare when it can be, quoted otherwise.
-std::string format_key(std::string_view key);
 /// `path.key` with the key quoted if needed; `key` alone when `path` is empty.
 std::string qualify(std::string_view path, std::string_view key);
 /// `path[index]`.
@@ -41,8 +46,6 @@ std::string describe(const toml::node& node);
 
 /// `"a", "b", "c"`.
 std::string join_quoted(const std::vector<std::string>& words);
-/// `a, b, c`.
-std::string join(const std::vector<std::string>& words);
 
 /// `expected TYPE, got DESCRIPTION`.
 std::string type_mismatch(std::string_view expected, const toml::node& got);

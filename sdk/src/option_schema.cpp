@@ -199,7 +199,7 @@ void OptionSchema::validate(toml::table& table,
       if (!match.empty())
         hint = "did you mean '" + match + "'?";
       else if (!valid.empty())
-        hint = "valid keys: " + detail::join(valid);
+        hint = "valid keys: " + join(valid);
       else
         hint = detail::table_label(key_path) + " takes no keys";
       const toml::source_region& where = key.source().begin.line ? key.source() : node.source();

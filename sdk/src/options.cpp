@@ -6,10 +6,8 @@
 #include <anvil/options.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <limits>
-#include <sstream>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -21,84 +19,10 @@ namespace anvil {
 // ---------------------------------------------------------------------------------------------
 namespace detail {
 
-std::string format_float(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  // Shortest digits that read back exactly; plain notation for everyday magnitudes (0.0003,
-  // not 3e-04), exponents only for very small or large ones.
-  const double magnitude = std::fabs(value);
-  const bool plain = magnitude == 0 || (magnitude >= 1e-5 && magnitude < 1e16);
-  char buffer[64];
-  const auto result =
-      std::to_chars(buffer, buffer + sizeof(buffer), value,
-                    plain ? std::chars_format::fixed : std::chars_format::scientific);
-  std::string text(buffer, result.ptr);
-  // to_chars writes 2.0 as "2"; TOML needs a '.' or an exponent to read it back as a float.
-  if (text.find_first_of(".eE") == std::string::npos) text += ".0";
-  return text;
-}
-
 std::string format_bound(double value) {
   if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e15)
     return std::to_string(static_cast<long long>(value));
   return format_float(value);
-}
-
-std::string quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out += '"';
-  for (char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (byte < 0x20 || byte == 0x7f) {
-          static constexpr char kHex[] = "0123456789ABCDEF";
-          out += "\\u00";
-          out += kHex[byte >> 4];
-          out += kHex[byte & 0xf];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return out;
-}
-
-namespace {
-bool is_bare_key(std::string_view key) {
-  if (key.empty()) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '-';
-  });
-}
-}  // namespace
-
-std::string format_key(std::string_view key) {
-  return is_bare_key(key) ? std::string(key) : quote(key);
 }
 
 std::string qualify(std::string_view path, std::string_view key) {
@@ -120,71 +44,6 @@ std::string table_label(std::string_view key_path) {
 
 namespace {
 
-// Appends `node` as inline TOML to `out`, giving up (leaving `out` longer than `budget`) once it
-// is long enough, so rendering a huge array for a one-line message stays cheap.
-void render_inline(const toml::node& node, std::string& out, std::size_t budget) {
-  if (out.size() > budget) return;
-  switch (node.type()) {
-    case toml::node_type::string:
-      out += quote(node.as_string()->get());
-      return;
-    case toml::node_type::integer:
-      out += std::to_string(node.as_integer()->get());
-      return;
-    case toml::node_type::floating_point:
-      out += format_float(node.as_floating_point()->get());
-      return;
-    case toml::node_type::boolean:
-      out += node.as_boolean()->get() ? "true" : "false";
-      return;
-    case toml::node_type::date:
-    case toml::node_type::time:
-    case toml::node_type::date_time: {
-      std::ostringstream text;
-      node.visit([&text](const auto& value) {
-        if constexpr (toml::is_date<decltype(value)> || toml::is_time<decltype(value)> ||
-                      toml::is_date_time<decltype(value)>)
-          text << value;
-      });
-      out += text.str();
-      return;
-    }
-    case toml::node_type::array: {
-      out += '[';
-      bool first = true;
-      for (const toml::node& element : *node.as_array()) {
-        if (!first) out += ", ";
-        first = false;
-        render_inline(element, out, budget);
-        if (out.size() > budget) return;
-      }
-      out += ']';
-      return;
-    }
-    case toml::node_type::table: {
-      const toml::table& table = *node.as_table();
-      if (table.empty()) {
-        out += "{}";
-        return;
-      }
-      out += "{ ";
-      bool first = true;
-      for (const auto& [key, value] : table) {
-        if (!first) out += ", ";
-        first = false;
-        out += format_key(key.str());
-        out += " = ";
-        render_inline(value, out, budget);
-        if (out.size() > budget) return;
-      }
-      out += " }";
-      return;
-    }
-    case toml::node_type::none:
-      return;
-  }
-}
-
 // Byte length of the longest prefix of `text` with at most `max_chars` UTF-8 code points.
 std::size_t prefix_bytes(std::string_view text, std::size_t max_chars) {
   std::size_t chars = 0;
@@ -203,13 +62,13 @@ std::string render_brief(const toml::node& node, std::size_t max_chars) {
     // Cut inside the quotes so the result still reads as one string: "aaaa...".
     const std::string& text = string->get();
     const std::size_t keep = prefix_bytes(text, max_chars);
-    if (keep == text.size()) return quote(text);
-    std::string out = quote(std::string_view(text).substr(0, keep));
+    if (keep == text.size()) return quote_string(text);
+    std::string out = quote_string(std::string_view(text).substr(0, keep));
     out.insert(out.size() - 1, "...");
     return out;
   }
   std::string out;
-  render_inline(node, out, max_chars);
+  write_toml_value(out, node, max_chars);
   if (out.size() > max_chars) {
     out.resize(prefix_bytes(out, max_chars));
     out += "...";
@@ -252,16 +111,7 @@ std::string join_quoted(const std::vector<std::string>& words) {
   std::string out;
   for (const std::string& word : words) {
     if (!out.empty()) out += ", ";
-    out += quote(word);
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& word : words) {
-    if (!out.empty()) out += ", ";
-    out += word;
+    out += quote_string(word);
   }
   return out;
 }
@@ -344,7 +194,7 @@ bool check_scalar_type(const toml::node& node,
     case OptionType::string:
       ok = node.is_string();
       if (node.is_value() && !ok)
-        hint = "quote it to make it a string: " + quote(render_brief(node, 1000));
+        hint = "quote it to make it a string: " + quote_string(render_brief(node, 1000));
       break;
     case OptionType::table:
       ok = node.is_table();

@@ -112,7 +112,9 @@ TEST_CASE("check accepts the tiny preset and --dump prints the resolved manifest
   const auto r = run_anvil("check " + kConfigs + "/tiny-bigram.toml");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("extends"));
-  CHECK_THAT(r.out, Contains("[optimizer]"));
+  CHECK(has_row(r.out, {"optimizer", "optimizer", "sgd", "optimizer-sgd", "1.0.0"}));
+  CHECK(has_row(r.out, {"loss[0]", "loss", "cross-entropy", "loss-cross-entropy", "1.0.0"}));
+  CHECK(has_row(r.out, {"offload", "offload", "none", "offload-none", "1.0.0"}));
   CHECK_THAT(r.out, Contains("OK: "));
 
   const auto dump = run_anvil("check " + kConfigs +

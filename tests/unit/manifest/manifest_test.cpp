@@ -112,7 +112,7 @@ TEST_CASE("parse resolves extends against the current directory", "[manifest][ex
   CHECK_FALSE(manifest.root().contains("extends"));
 }
 
-TEST_CASE("extends merges tables key by key; later files win", "[manifest][extends]") {
+TEST_CASE("extends merges tables key by key and later files win", "[manifest][extends]") {
   anvil::test::ScopedCwd cwd(anvil::test::fixture_dir());
   const Manifest manifest = Manifest::load("extends/order.toml");
   const toml::table& root = manifest.root();

@@ -3,12 +3,14 @@
 // swapped, inserted; truncation; lines swapped; TOML tokens and extreme values injected. Every
 // mutant must load and validate, or throw anvil::ConfigError / anvil::Error; anything else (a
 // crash, another exception) fails. Errors are also printed, and successes serialized and read
-// back, so the printer and to_toml see the same inputs.
+// back, so the printer and format_toml see the same inputs.
 
 #include "manifest/diagnostic_printer.h"
 #include "manifest/manifest.h"
 #include "manifest/validate.h"
 #include "test_support.h"
+
+#include <anvil/toml_text.h>
 
 #include <catch2/catch.hpp>
 
@@ -200,9 +202,9 @@ TEST_CASE("mutated manifests load, validate or fail cleanly", "[manifest][fuzz]"
       try {
         Manifest manifest = Manifest::load("mutant.toml", overrides);
         anvil::core::validate_manifest(manifest, anvil::test::test_catalog());
-        const std::string dumped = anvil::core::to_toml(manifest.root());
+        const std::string dumped = anvil::format_toml(manifest.root());
         const toml::table back = toml::parse(dumped);
-        CHECK(anvil::core::to_toml(back) == dumped);
+        CHECK(anvil::format_toml(back) == dumped);
         ++loaded;
       } catch (const anvil::ConfigError& error) {
         CHECK_FALSE(error.diagnostics().empty());
