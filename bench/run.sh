@@ -12,19 +12,20 @@ time_command() {
   for _ in $(seq 20); do
     local start end
     start=$(date +%s%N)
-    "$anvil" "$@" >/dev/null
+    "$@" >/dev/null
     end=$(date +%s%N)
     samples+=($(( (end - start) / 1000000 )))
   done
   local median
   median=$(printf '%s\n' "${samples[@]}" | sort -n | sed -n '10p')
-  printf '%-45s median %4d ms (20 runs)\n' "anvil $*" "$median"
+  printf '%-45s median %4d ms (20 runs)\n' "${*#$build/bin/}" "$median"
 }
 
 echo "== CLI start-up =="
-time_command --version
-time_command plugins list
-time_command check configs/tiny-bigram.toml
+time_command "$build/bin/libtorch_baseline"
+time_command "$anvil" --version
+time_command "$anvil" plugins list
+time_command "$anvil" check configs/tiny-bigram.toml
 echo
 echo "== in-process =="
 "$build/bin/manifest_bench" "$build/lib/anvil/plugins"

@@ -5,7 +5,8 @@ set -euo pipefail
 anvil=${1:-build/bin/anvil}
 cd "$(dirname "$0")/.."
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s==> %s%s\n' "$bold" "$*" "$plain"; }
 
 step "anvil --version"
 "$anvil" --version

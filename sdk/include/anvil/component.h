@@ -35,6 +35,7 @@ ANVIL_SDK_API std::optional<ComponentKind> parse_component_kind(std::string_view
 /// destroys them while the library that made them is still loaded.
 class ANVIL_SDK_API Component {
  public:
+  /// Runs while the component's library is still loaded (the host guarantees it).
   virtual ~Component();
 };
 

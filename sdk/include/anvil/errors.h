@@ -58,6 +58,7 @@ class ANVIL_SDK_API ConfigError : public Error {
   ~ConfigError() override;
   /// Every problem found, in source order where known.
   const std::vector<Diagnostic>& diagnostics() const noexcept { return diagnostics_; }
+  /// kExitConfig (2).
   int exit_code() const noexcept override { return kExitConfig; }
 
  private:
@@ -72,6 +73,7 @@ class ANVIL_SDK_API PluginError : public Error {
   ~PluginError() override;
   /// The plugin this error is about.
   const std::string& plugin() const noexcept { return plugin_; }
+  /// kExitPlugin (3).
   int exit_code() const noexcept override { return kExitPlugin; }
 
  private:
@@ -81,6 +83,7 @@ class ANVIL_SDK_API PluginError : public Error {
 /// Bad input data: missing, truncated or corrupt files, empty corpora, mismatched datasets.
 class ANVIL_SDK_API DataError : public Error {
  public:
+  /// Same arguments as Error: a message and an optional hint.
   using Error::Error;
   ~DataError() override;
 };

@@ -9,12 +9,13 @@
 
 namespace anvil {
 
-class Model;
-class Tokenizer;
+class Model;      ///< anvil/model.h
+class Tokenizer;  ///< anvil/tokenizer.h
 
 /// A finite, restartable sequence of evaluation batches.
 class ANVIL_SDK_API BatchSource {
  public:
+  /// Destroys the source.
   virtual ~BatchSource();
   /// Stores the next batch in `batch` and returns true, or returns false at the end.
   virtual bool next(Batch& batch) = 0;
@@ -33,6 +34,7 @@ struct EvalInput {
 /// Measures a model on an evaluation set.
 class ANVIL_SDK_API Evaluator : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::evaluator;
 
   /// Runs over all of `input.data` (after reset()) and returns named metrics.

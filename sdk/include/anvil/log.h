@@ -18,6 +18,7 @@ enum class LogLevel { trace, debug, info, warn, error };
 /// A named logger provided by the host. Messages are prefixed with the component's name.
 class ANVIL_SDK_API Logger {
  public:
+  /// Destroys the logger.
   virtual ~Logger();
   /// Writes one message (already formatted) at `level`.
   virtual void write(LogLevel level, std::string_view message) = 0;
@@ -56,7 +57,9 @@ class ANVIL_SDK_API Logger {
 /// A logger that drops everything; the default in tests and tools that need no output.
 class ANVIL_SDK_API NullLogger final : public Logger {
  public:
+  /// Discards the message.
   void write(LogLevel, std::string_view) override {}
+  /// Always false: nothing is ever formatted.
   bool enabled(LogLevel) const override { return false; }
 };
 

@@ -18,6 +18,7 @@ struct LossOutput {
 /// Computes the training objective from a model's output and the batch.
 class ANVIL_SDK_API Loss : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::loss;
 
   /// The loss of `output` on `batch` (mean over counted target positions).

@@ -17,6 +17,7 @@ namespace anvil {
 /// Per-sequence state of incremental decoding (keys and values of past tokens).
 class ANVIL_SDK_API KVCache {
  public:
+  /// Frees the cached keys and values.
   virtual ~KVCache();
   /// Number of tokens already in the cache.
   virtual std::int64_t length() const = 0;
@@ -25,6 +26,7 @@ class ANVIL_SDK_API KVCache {
 /// A language model built by an architecture plugin.
 class ANVIL_SDK_API Model : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::architecture;
 
   /// The module that owns every parameter and buffer (for to(), train()/eval(), state).

@@ -17,6 +17,7 @@ namespace anvil {
 /// A keyed store of tensors with a "home" (device, host memory, disk) and a working device.
 class ANVIL_SDK_API Offload : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::offload;
 
   /// Stores (or replaces) the home copy of `key` with `value`'s contents.

@@ -25,6 +25,7 @@ struct ParamGroup {
 /// Updates parameters from their gradients.
 class ANVIL_SDK_API Optimizer : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::optimizer;
 
   /// Hands the optimizer the parameters it owns. Called once, before the first step.

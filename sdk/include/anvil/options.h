@@ -39,6 +39,7 @@ ANVIL_SDK_API std::string_view to_string(OptionType type);
 /// The declaration of one option. Built with OptionSchema::add and its fluent setters.
 class ANVIL_SDK_API OptionSpec {
  public:
+  /// An optional option without a default; OptionSchema::add is the usual way to make one.
   OptionSpec(std::string key, OptionType type, std::string doc);
 
   /// Makes the option mandatory: a manifest without it is an error. Clears any default.
@@ -54,12 +55,19 @@ class ANVIL_SDK_API OptionSpec {
   /// Sets the default from a TOML value. Prefer OptionSchema::add's typed overloads.
   OptionSpec& default_node(const toml::node& value);
 
+  /// The key as written in the manifest.
   const std::string& key() const noexcept { return key_; }
+  /// The value type.
   OptionType type() const noexcept { return type_; }
+  /// One line for `anvil plugins show` and the docs.
   const std::string& doc() const noexcept { return doc_; }
+  /// True when the manifest must set the key.
   bool is_required() const noexcept { return required_; }
+  /// The inclusive lower bound, if any.
   const std::optional<double>& lower() const noexcept { return min_; }
+  /// The inclusive upper bound, if any.
   const std::optional<double>& upper() const noexcept { return max_; }
+  /// The allowed strings; empty when any string is allowed.
   const std::vector<std::string>& choices() const noexcept { return choices_; }
   /// The default value, or nullptr when the option is required or has no default.
   const toml::node* default_value() const noexcept;
@@ -85,8 +93,11 @@ class ANVIL_SDK_API Diagnostics {
            std::string hint = {});
   /// Records a prepared diagnostic.
   void add(Diagnostic diagnostic);
+  /// True when nothing was recorded.
   bool empty() const noexcept { return items_.empty(); }
+  /// Number of problems recorded.
   std::size_t size() const noexcept { return items_.size(); }
+  /// The problems, in the order they were recorded.
   const std::vector<Diagnostic>& items() const noexcept { return items_; }
   /// Throws ConfigError with everything collected so far, if anything was.
   void throw_if_any() const;
@@ -112,6 +123,7 @@ class ANVIL_SDK_API OptionSchema {
   /// call .required() on the result to make it mandatory).
   OptionSpec& add(std::string key, OptionType type, std::string doc);
 
+  /// Every declared option, in declaration order.
   const std::vector<OptionSpec>& specs() const noexcept { return specs_; }
   /// The spec of `key`, or nullptr.
   const OptionSpec* find(std::string_view key) const noexcept;

@@ -57,8 +57,9 @@ typedef const anvil_plugin_info* (*anvil_plugin_info_fn)(void);
 namespace anvil {
 /// Signature of the registration entry point.
 using PluginRegisterFn = void(Registry&);
-/// Exported symbol names.
+/// Name of the info entry point.
 inline constexpr const char* kPluginInfoSymbol = "anvil_plugin_info_v1";
+/// Name of the registration alias.
 inline constexpr const char* kPluginRegisterSymbol = "anvil_plugin_register";
 }  // namespace anvil
 

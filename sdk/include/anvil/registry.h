@@ -31,6 +31,7 @@ using ComponentFactory =
 /// does no other work (no I/O, no threads, no allocation of tensors).
 class ANVIL_SDK_API Registry {
  public:
+  /// Destroys the registry (host side).
   virtual ~Registry();
 
   /// Registers component `name` of interface T (Tokenizer, Model, Optimizer, Offload, Loss or

@@ -17,6 +17,7 @@ namespace anvil {
 /// A stream of training documents (files, JSONL fields, an in-memory list, ...).
 class ANVIL_SDK_API TextSource {
  public:
+  /// Destroys the source.
   virtual ~TextSource();
   /// Stores the next document in `document` and returns true, or returns false at the end.
   virtual bool next(std::string& document) = 0;
@@ -25,7 +26,9 @@ class ANVIL_SDK_API TextSource {
 /// A TextSource over documents held in memory.
 class ANVIL_SDK_API VectorTextSource final : public TextSource {
  public:
+  /// A source that yields `documents` in order.
   explicit VectorTextSource(std::vector<std::string> documents);
+  /// The next document, if any.
   bool next(std::string& document) override;
 
  private:
@@ -36,6 +39,7 @@ class ANVIL_SDK_API VectorTextSource final : public TextSource {
 /// Maps text to token ids and back. Token ids are dense in [0, vocab_size()).
 class ANVIL_SDK_API Tokenizer : public Component {
  public:
+  /// The kind this interface is registered as (Registry::add<T>).
   static constexpr ComponentKind kKind = ComponentKind::tokenizer;
 
   /// Learns the vocabulary from `corpus`, replacing any previous one. Tokenizers without a
