@@ -16,3 +16,9 @@ message(STATUS "Anvil: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUD
 
 # Debian's TorchConfig puts the (empty) CUDA flags and a C++14 flag nowhere harmful, but its
 # `torch` target carries -D_GLIBCXX_USE_CXX11_ABI; everything linking the SDK inherits it.
+
+# Byte-level BPE: PCRE2 runs the GPT-2/GPT-4 pre-tokenizer patterns; nlohmann_json reads and
+# writes Hugging Face tokenizer.json, vocab.json and GPT-2's encoder.json.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
+find_package(nlohmann_json 3 REQUIRED)

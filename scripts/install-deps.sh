@@ -9,6 +9,7 @@ packages=(
   libopenblas0-pthread                  # fast BLAS behind libtorch's fp32 matmuls (see docs/performance.md)
   libboost-dev libboost-program-options-dev libboost-filesystem-dev  # Boost.DLL, program_options
   libtomlplusplus-dev                   # manifests
+  libpcre2-dev nlohmann-json3-dev       # BPE pre-tokenizer regexes, tokenizer.json
   libspdlog-dev libfmt-dev              # logging
   catch2                                # tests (v2)
 )

@@ -45,6 +45,14 @@ Registry::~Registry() = default;
 TextSource::~TextSource() = default;
 BatchSource::~BatchSource() = default;
 
+std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(const std::vector<std::string>& texts,
+                                                               int /*threads*/) const {
+  std::vector<std::vector<std::int32_t>> ids;
+  ids.reserve(texts.size());
+  for (const std::string& text : texts) ids.push_back(encode(text));
+  return ids;
+}
+
 VectorTextSource::VectorTextSource(std::vector<std::string> documents)
     : documents_(std::move(documents)) {}
 

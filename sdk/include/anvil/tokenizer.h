@@ -47,6 +47,10 @@ class ANVIL_SDK_API Tokenizer : public Component {
   virtual void train(TextSource& corpus) = 0;
   /// Token ids of `text`. Any byte sequence is accepted (invalid UTF-8 must not throw).
   virtual std::vector<std::int32_t> encode(std::string_view text) const = 0;
+  /// encode() of each text, computed on up to `threads` threads (0 = all cores). The default
+  /// encodes one text after another; tokenizers override it when encode() is thread-safe.
+  virtual std::vector<std::vector<std::int32_t>> encode_batch(const std::vector<std::string>& texts,
+                                                              int threads = 0) const;
   /// Text of `ids`; decode(encode(x)) == x for every x the tokenizer can represent.
   /// Throws anvil::Error for an id outside the vocabulary.
   virtual std::string decode(const std::vector<std::int32_t>& ids) const = 0;
