@@ -15,6 +15,7 @@ const std::vector<Command>& commands() {
   static const std::vector<Command> table = {
       {"check", "validate a manifest and print the resolved run", run_check_command},
       {"plugins", "list plugins or show one plugin's options", run_plugins_command},
+      {"tokenizer", "train a tokenizer; encode or decode text with one", run_tokenizer_command},
       {"version", "print versions of anvil, the SDK ABI, LibTorch, CUDA and NCCL",
        run_version_command},
   };
@@ -27,7 +28,7 @@ void print_usage(std::ostream& out) {
   out << "usage: anvil <command> [options]\n"
          "       anvil --version | --help\n\ncommands:\n";
   for (const Command& c : commands())
-    out << "  " << c.name << std::string(10 - std::string_view(c.name).size(), ' ') << c.summary
+    out << "  " << c.name << std::string(11 - std::string_view(c.name).size(), ' ') << c.summary
         << "\n";
   out << "\nRun 'anvil <command> --help' for a command's options.\n";
 }

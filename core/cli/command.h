@@ -27,5 +27,6 @@ int run_cli(int argc, char** argv);
 int run_version_command(const std::vector<std::string>& args);
 int run_plugins_command(const std::vector<std::string>& args);
 int run_check_command(const std::vector<std::string>& args);
+int run_tokenizer_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

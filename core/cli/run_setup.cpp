@@ -45,12 +45,8 @@ std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
   std::vector<fs::path> paths;
   const toml::array* entries = manifest.root().at_path("plugins.paths").as_array();
   if (!entries) return paths;
-  for (const toml::node& entry : *entries) {
-    const auto text = entry.value<std::string>();
-    if (!text) continue;
-    fs::path path(*text);
-    paths.push_back(path.is_absolute() ? path : manifest.base_dir() / path);
-  }
+  for (const toml::node& entry : *entries)
+    if (entry.is_string()) paths.push_back(Manifest::resolve_path(entry));
   return paths;
 }
 

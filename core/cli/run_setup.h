@@ -34,7 +34,7 @@ bool parse_command_line(const std::vector<std::string>& args, const std::string&
                         boost::program_options::variables_map& values,
                         const CommonOptions& common);
 
-/// The manifest's [plugins] paths, resolved against the manifest's folder (entries that are
+/// The manifest's [plugins] paths, resolved with Manifest::resolve_path (entries that are
 /// not strings are left to validation to report).
 std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifest);
 

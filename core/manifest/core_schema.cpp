@@ -11,8 +11,8 @@ OptionSchema run_schema() {
   OptionSchema s;
   s.add("name", "run", "Name of the run, used in logs, metrics and the output folder.");
   s.add("out_dir", "runs",
-        "Folder the run writes into (checkpoints, metrics, the resolved manifest); relative "
-        "paths are relative to the manifest's folder.");
+        "Folder the run writes into (checkpoints, metrics, the resolved manifest); a relative "
+        "path is relative to the file that sets it, or to the current directory.");
   s.add("seed", 1234,
         "Seed of every random number generator (initialisation, data order, "
         "dropout), so a run can be repeated.")
@@ -29,7 +29,7 @@ OptionSchema plugins_schema() {
   OptionSchema s;
   s.add("paths", std::vector<std::string>{},
         "Extra folders or plugin libraries to load, searched before ANVIL_PLUGIN_PATH and the "
-        "installed plugin folder; relative paths are relative to the manifest's folder.");
+        "installed plugin folder; a relative path is relative to the file that sets it.");
   return s;
 }
 
@@ -66,8 +66,8 @@ OptionSchema training_schema() {
 OptionSchema data_schema() {
   OptionSchema s;
   s.add("train", std::vector<std::string>{},
-        "Training text files (plain text or JSON lines); relative paths are relative to the "
-        "manifest's folder.");
+        "Training text files (plain text or JSON lines); a relative path is relative to the "
+        "file that sets it.");
   s.add("valid", std::vector<std::string>{},
         "Validation text files, read by the evaluators and for the validation loss.");
   s.add("text_field", "text", "Field holding the document text in JSON-lines files.");

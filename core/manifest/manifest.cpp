@@ -246,6 +246,16 @@ Manifest Manifest::parse(std::string_view text,
   return manifest;
 }
 
+fs::path Manifest::resolve_path(const toml::node& value) {
+  const fs::path path(value.value<std::string>().value_or(std::string()));
+  if (path.is_absolute()) return path;
+  const auto& source = value.source().path;
+  // Sources that are files (not "--set ..." overrides, not defaults) anchor relative paths.
+  if (source && !source->empty() && source->rfind("--set", 0) != 0)
+    return (fs::absolute(fs::path(*source)).parent_path() / path).lexically_normal();
+  return fs::absolute(path).lexically_normal();
+}
+
 fs::path Manifest::base_dir() const {
   return base_dir_;
 }

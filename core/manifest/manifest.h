@@ -45,8 +45,13 @@ class Manifest {
   const std::filesystem::path& path() const { return path_; }
   /// Every file read, main file first, then its `extends` in resolution order.
   const std::vector<std::filesystem::path>& files() const { return files_; }
-  /// The folder relative paths in the manifest are resolved against.
+  /// The main manifest's folder.
   std::filesystem::path base_dir() const;
+  /// The path a string value names, resolved the way users expect wherever it was written: a
+  /// relative path written in a manifest file is relative to that file's folder (so presets
+  /// pulled in by `extends` keep working); one from `--set` or a default is relative to the
+  /// current directory. Absolute paths are returned as they are.
+  static std::filesystem::path resolve_path(const toml::node& value);
 
  private:
   toml::table root_;

@@ -6,6 +6,7 @@
 
 #include <torch/version.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -183,4 +184,69 @@ TEST_CASE("log level and log file options control logging", "[e2e]") {
   const auto bad = run_anvil("check " + kConfigs + "/tiny-bigram.toml --log-level loud");
   CHECK(bad.exit_code == 2);
   CHECK_THAT(bad.err, Contains("loud"));
+}
+
+TEST_CASE("tokenizer train, encode and decode round-trip text through the CLI", "[e2e][tokenizer]") {
+  const std::string corpus = anvil::test::write_temp_file("corpus.txt", "héllo wörld\nzebra 42\n");
+  const std::string out = anvil::test::write_temp_file("unused", "") + "-tokenizer";
+  const auto trained = run_anvil("tokenizer train --plugin char --option mode=codepoints --input " +
+                                 corpus + " --out " + out);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.out, Contains("trained char tokenizer: "));
+  CHECK(std::filesystem::exists(out + "/anvil-tokenizer.toml"));
+  const toml::table sidecar = toml::parse_file(out + "/anvil-tokenizer.toml");
+  CHECK(sidecar.at_path("tokenizer.mode").value<std::string>() == "codepoints");
+
+  const std::string text = anvil::test::write_temp_file("text.txt", "zebra héllo\nwörld 42");
+  const auto encoded = run_anvil("tokenizer encode --tokenizer " + out + " " + text);
+  REQUIRE(encoded.exit_code == 0);
+  const std::string ids = anvil::test::write_temp_file("ids.txt", encoded.out);
+  const auto decoded = run_anvil("tokenizer decode --tokenizer " + out + " " + ids);
+  REQUIRE(decoded.exit_code == 0);
+  CHECK(decoded.out == "zebra héllo\nwörld 42");
+
+  // --lines: one id line per text line, and back.
+  const auto by_line = run_anvil("tokenizer encode --lines --tokenizer " + out + " " + text);
+  REQUIRE(by_line.exit_code == 0);
+  CHECK(std::count(by_line.out.begin(), by_line.out.end(), '\n') == 2);
+  const std::string line_ids = anvil::test::write_temp_file("line_ids.txt", by_line.out);
+  CHECK(run_anvil("tokenizer decode --lines --tokenizer " + out + " " + line_ids).out ==
+        "zebra héllo\nwörld 42\n");
+}
+
+TEST_CASE("tokenizer commands report bad input with exit codes", "[e2e][tokenizer]") {
+  const auto missing_input = run_anvil("tokenizer train --plugin char --input /nonexistent.txt --out /tmp/x");
+  CHECK(missing_input.exit_code == 1);
+  CHECK_THAT(missing_input.err, Contains("cannot read corpus file '/nonexistent.txt'"));
+
+  const auto bad_option = run_anvil("tokenizer train --plugin char --option mode=words --input " +
+                                    kSource + "/data/tinyshakespeare.txt --out /tmp/x");
+  CHECK(bad_option.exit_code == 2);
+  CHECK_THAT(bad_option.err, Contains("tokenizer.mode: must be one of \"bytes\", \"codepoints\""));
+
+  const auto unknown_plugin = run_anvil("tokenizer train --plugin chr --input x --out y");
+  CHECK(unknown_plugin.exit_code == 3);
+  CHECK_THAT(unknown_plugin.err, Contains("unknown tokenizer plugin 'chr'"));
+
+  const auto no_folder = run_anvil("tokenizer encode --tokenizer /nonexistent-dir");
+  CHECK(no_folder.exit_code == 1);
+  CHECK_THAT(no_folder.err, Contains("tokenizer folder '/nonexistent-dir' does not exist"));
+
+  const std::string out = anvil::test::write_temp_file("unused2", "") + "-tokenizer";
+  REQUIRE(run_anvil("tokenizer train --plugin char --input " + kSource +
+                    "/data/tinyshakespeare.txt --out " + out).exit_code == 0);
+  const std::string bad_ids = anvil::test::write_temp_file("bad_ids.txt", "1 2\n3 x4\n");
+  const auto bad_decode = run_anvil("tokenizer decode --tokenizer " + out + " " + bad_ids);
+  CHECK(bad_decode.exit_code == 1);
+  CHECK_THAT(bad_decode.err, Contains("input line 2: 'x4' is not a token id"));
+}
+
+TEST_CASE("tokenizer train uses a manifest's [tokenizer] and [data] sections", "[e2e][tokenizer]") {
+  const std::string out = anvil::test::write_temp_file("unused3", "") + "-tokenizer";
+  const auto r = run_anvil("tokenizer train " + kConfigs + "/tiny-bigram.toml --out " + out);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("trained char tokenizer: 257 tokens from 1.1 MB"));
+  const toml::table sidecar = toml::parse_file(out + "/anvil-tokenizer.toml");
+  CHECK(sidecar.at_path("tokenizer.plugin").value<std::string>() == "char");
+  CHECK(sidecar.at_path("tokenizer.mode").value<std::string>() == "bytes");
 }
