@@ -1,1 +1,84 @@
-// being written
+// Registration of the "bpe" tokenizer: its options and the factory that reads them.
+#include "bpe_tokenizer.h"
+#include "pretokenizer.h"
+
+#include <anvil/errors.h>
+#include <anvil/plugin.h>
+
+#include <algorithm>
+
+namespace {
+
+anvil::OptionSchema bpe_schema() {
+  anvil::OptionSchema schema;
+  schema
+      .add("vocab_size", 32000,
+           "number of tokens train() learns, the special tokens and the 256 bytes included")
+      .min(257);
+  schema.add("min_frequency", 2, "train(): a pair seen fewer times than this is never merged")
+      .min(1);
+  schema.add("special_tokens", std::vector<std::string>{"<|endoftext|>"},
+             "special tokens: ids 0..n-1 after training, matched in text before anything else "
+             "(loaded files bring their own)");
+  schema.add("pretokenizer", "gpt2",
+             "how text is cut into words before merging: \"gpt2\", \"gpt4\" or a PCRE2 regular "
+             "expression (a loaded tokenizer.json brings its own)");
+  schema
+      .add("allowed_special", "all",
+           "\"all\": special-token text in the input becomes the special token; \"none\": it is "
+           "encoded as ordinary text")
+      .one_of({"all", "none"});
+  schema.add("max_input_bytes", 0, "train(): read at most this many bytes of the corpus; 0 = all")
+      .min(0);
+  schema.add("threads", 0, "threads for training and batch encoding; 0 = all cores").min(0);
+  schema.add("files", "",
+             "load a vocabulary at creation: a tokenizer.json, or a folder with tokenizer.json, "
+             "vocab.json + merges.txt, or GPT-2's encoder.json + vocab.bpe (a relative path is "
+             "relative to the current directory); \"\" = start untrained");
+  return schema;
+}
+
+std::unique_ptr<anvil::builtin::BpeTokenizer> make_bpe(const anvil::Options& options,
+                                                       const anvil::RunContext&) {
+  anvil::builtin::BpeTokenizerOptions o;
+  o.vocab_size = options.get<std::int64_t>("vocab_size");
+  o.min_frequency = options.get<std::int64_t>("min_frequency");
+  o.special_tokens = options.get<std::vector<std::string>>("special_tokens");
+  o.pretokenizer = options.get<std::string>("pretokenizer");
+  o.allow_special = options.get<std::string>("allowed_special") != "none";
+  o.max_input_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, options.get<std::int64_t>("max_input_bytes")));
+  o.threads = options.get<int>("threads");
+  o.files = options.get<std::string>("files");
+
+  for (std::size_t i = 0; i < o.special_tokens.size(); ++i) {
+    if (o.special_tokens[i].empty())
+      options.error("special_tokens", "special token " + std::to_string(i) + " is empty");
+    for (std::size_t j = 0; j < i; ++j)
+      if (o.special_tokens[j] == o.special_tokens[i])
+        options.error("special_tokens", "\"" + o.special_tokens[i] + "\" is listed twice");
+  }
+  const auto minimum = 256 + static_cast<std::int64_t>(o.special_tokens.size());
+  if (o.vocab_size < minimum)
+    options.error("vocab_size",
+                  "must be at least " + std::to_string(minimum) + " (256 bytes + " +
+                      std::to_string(o.special_tokens.size()) + " special tokens), found " +
+                      std::to_string(o.vocab_size));
+  try {
+    anvil::builtin::Pretokenizer check(o.pretokenizer);
+  } catch (const anvil::Error& e) {
+    options.error("pretokenizer", e.what(), e.hint());
+  }
+  options.diagnostics().throw_if_any();
+  return std::make_unique<anvil::builtin::BpeTokenizer>(std::move(o));
+}
+
+void register_components(anvil::Registry& registry) {
+  registry.add<anvil::Tokenizer>("bpe", "Byte-level BPE (GPT-2 style), trained or loaded from "
+                                        "Hugging Face / GPT-2 files",
+                                 bpe_schema(), make_bpe);
+}
+
+}  // namespace
+
+ANVIL_PLUGIN("tokenizer-bpe", "1.0.0", "Byte-level BPE tokenizer", "Apache-2.0",
+             register_components)
