@@ -250,3 +250,33 @@ TEST_CASE("tokenizer train uses a manifest's [tokenizer] and [data] sections", "
   CHECK(sidecar.at_path("tokenizer.plugin").value<std::string>() == "char");
   CHECK(sidecar.at_path("tokenizer.mode").value<std::string>() == "bytes");
 }
+
+TEST_CASE("bpe: train from flags, round-trip text, and encode with GPT-2's files", "[e2e][tokenizer]") {
+  const std::string out = anvil::test::write_temp_file("unused4", "") + "-bpe";
+  const auto trained = run_anvil("tokenizer train --plugin bpe --vocab-size 400 --option min_frequency=3 --input " +
+                                 kSource + "/data/tinyshakespeare.txt --out " + out);
+  REQUIRE(trained.exit_code == 0);
+  CHECK_THAT(trained.out, Contains("trained bpe tokenizer: 400 tokens from 1.1 MB"));
+  for (const char* file : {"tokenizer.json", "vocab.json", "merges.txt", "anvil-tokenizer.toml"})
+    CHECK(std::filesystem::exists(out + "/" + file));
+
+  const std::string text = anvil::test::write_temp_file("bpe_text.txt", "First Citizen: héllo 😀\n\tdone  ");
+  const auto encoded = run_anvil("tokenizer encode --tokenizer " + out + " " + text);
+  REQUIRE(encoded.exit_code == 0);
+  const std::string ids = anvil::test::write_temp_file("bpe_ids.txt", encoded.out);
+  CHECK(run_anvil("tokenizer decode --tokenizer " + out + " " + ids).out == "First Citizen: héllo 😀\n\tdone  ");
+
+  // Folders written by other tools name the plugin on the command line.
+  const std::string hello = anvil::test::write_temp_file("hello.txt", "Hello world");
+  const auto gpt2 = run_anvil("tokenizer encode --plugin bpe --tokenizer " + kSource +
+                              "/tests/fixtures/tokenizer/gpt2 " + hello);
+  REQUIRE(gpt2.exit_code == 0);
+  CHECK(gpt2.out == "15496 995\n");
+  const auto no_plugin = run_anvil("tokenizer encode --tokenizer " + kSource + "/tests/fixtures/tokenizer/gpt2 " + hello);
+  CHECK(no_plugin.exit_code == 1);
+  CHECK_THAT(no_plugin.err, Contains("has no anvil-tokenizer.toml"));
+
+  const auto too_small = run_anvil("tokenizer train --plugin bpe --vocab-size 100 --input " + hello + " --out " + out);
+  CHECK(too_small.exit_code == 2);
+  CHECK_THAT(too_small.err, Contains("tokenizer.vocab_size: must be >= 257 (got 100)"));
+}
