@@ -96,7 +96,8 @@ BpeTokenizer::BpeTokenizer(BpeTokenizerOptions options) : options_(std::move(opt
     definition.special.push_back(false);
   }
   try {
-    set_model(std::make_unique<BpeModel>(std::move(definition)));
+    // With files to load, allowed_special is checked against their special tokens instead.
+    set_model(std::make_unique<BpeModel>(std::move(definition)), options_.files.empty());
   } catch (const Error& e) {
     throw Error(std::string("bpe tokenizer: ") + e.what());
   }
@@ -105,13 +106,31 @@ BpeTokenizer::BpeTokenizer(BpeTokenizerOptions options) : options_(std::move(opt
 
 BpeTokenizer::~BpeTokenizer() = default;
 
-void BpeTokenizer::set_model(std::unique_ptr<BpeModel> model) {
+void BpeTokenizer::set_model(std::unique_ptr<BpeModel> model, bool check_allowed) {
+  // Everything is worked out before anything changes, so a refused model leaves the
+  // tokenizer as it was.
+  const auto& allowed = options_.allowed_special;
+  const bool all = std::find(allowed.begin(), allowed.end(), "all") != allowed.end();
+  const std::vector<std::int32_t> special_ids = model->special_ids();
+  const auto spelled = [&](const std::string& token) {
+    return std::any_of(special_ids.begin(), special_ids.end(),
+                       [&](std::int32_t id) { return model->spelling(id) == token; });
+  };
+  if (check_allowed)
+    for (const std::string& token : allowed)
+      if (token != "all" && !spelled(token))
+        throw Error("allowed_special lists '" + token +
+                        "', which is not a special token of this vocabulary",
+                    "list some of the special tokens, \"all\", or nothing");
+  std::vector<std::int32_t> matched;
+  for (const std::int32_t id : special_ids)
+    if (all || std::find(allowed.begin(), allowed.end(), model->spelling(id)) != allowed.end())
+      matched.push_back(id);
+  std::stable_sort(matched.begin(), matched.end(), [&](std::int32_t a, std::int32_t b) {
+    return model->spelling(a).size() > model->spelling(b).size();
+  });
   model_ = std::move(model);
-  specials_longest_first_ = model_->special_ids();
-  std::stable_sort(specials_longest_first_.begin(), specials_longest_first_.end(),
-                   [&](std::int32_t a, std::int32_t b) {
-                     return model_->spelling(a).size() > model_->spelling(b).size();
-                   });
+  specials_longest_first_ = std::move(matched);
   special_first_byte_.fill(false);
   for (const std::int32_t id : specials_longest_first_)
     special_first_byte_[static_cast<unsigned char>(model_->spelling(id)[0])] = true;
@@ -198,7 +217,7 @@ std::vector<std::int32_t> BpeTokenizer::encode_ordinary(std::string_view text) c
 }
 
 std::vector<std::int32_t> BpeTokenizer::encode(std::string_view text) const {
-  if (!options_.allow_special || specials_longest_first_.empty()) return encode_ordinary(text);
+  if (specials_longest_first_.empty()) return encode_ordinary(text);
   std::vector<std::int32_t> ids;
   ids.reserve(text.size() / 3 + 1);
   std::vector<std::string_view> pieces;

@@ -41,7 +41,9 @@ struct BpeTokenizerOptions {
   std::int64_t min_frequency = 2;      ///< training: pairs seen fewer times are never merged
   std::vector<std::string> special_tokens{"<|endoftext|>"};  ///< ids 0..n-1 after training
   std::string pretokenizer = "gpt2";   ///< "gpt2", "gpt4" or a PCRE2 expression
-  bool allow_special = true;           ///< allowed_special: "all" (true) or "none" (false)
+  /// Special tokens matched in text: "all", or the ones listed; [] matches none (their text is
+  /// then encoded as ordinary text).
+  std::vector<std::string> allowed_special{"all"};
   std::uint64_t max_input_bytes = 0;   ///< training reads at most this many bytes; 0 = all
   int threads = 0;                     ///< training and encode_batch(…, 0); 0 = all cores
   std::string files;                   ///< loaded at construction when not empty
@@ -81,7 +83,9 @@ class BpeTokenizer final : public Tokenizer {
   const BpeTokenizerOptions& options() const noexcept { return options_; }
 
  private:
-  void set_model(std::unique_ptr<BpeModel> model);
+  // Installs `model` and the special tokens matched in text (allowed_special); with
+  // `check_allowed`, an allowed_special entry the model does not have is an error.
+  void set_model(std::unique_ptr<BpeModel> model, bool check_allowed = true);
   void encode_span(std::string_view text, std::vector<std::int32_t>& ids,
                    std::vector<std::string_view>& pieces) const;
 

@@ -23,11 +23,9 @@ anvil::OptionSchema bpe_schema() {
   schema.add("pretokenizer", "gpt2",
              "how text is cut into words before merging: \"gpt2\", \"gpt4\" or a PCRE2 regular "
              "expression (a loaded tokenizer.json brings its own)");
-  schema
-      .add("allowed_special", "all",
-           "\"all\": special-token text in the input becomes the special token; \"none\": it is "
-           "encoded as ordinary text")
-      .one_of({"all", "none"});
+  schema.add("allowed_special", std::vector<std::string>{"all"},
+             "special tokens recognised when spelled in the input: [\"all\"], a list of them, or "
+             "[] (their text is then encoded as ordinary text)");
   schema.add("max_input_bytes", 0, "train(): read at most this many bytes of the corpus; 0 = all")
       .min(0);
   schema.add("threads", 0, "threads for training and batch encoding; 0 = all cores").min(0);
@@ -45,10 +43,17 @@ std::unique_ptr<anvil::builtin::BpeTokenizer> make_bpe(const anvil::Options& opt
   o.min_frequency = options.get<std::int64_t>("min_frequency");
   o.special_tokens = options.get<std::vector<std::string>>("special_tokens");
   o.pretokenizer = options.get<std::string>("pretokenizer");
-  o.allow_special = options.get<std::string>("allowed_special") != "none";
+  o.files = options.get<std::string>("files");
+  o.allowed_special = options.get<std::vector<std::string>>("allowed_special");
+  // Without files to load, the special tokens are known now: check the allow-list against them.
+  if (o.files.empty())
+    for (const std::string& token : o.allowed_special)
+      if (token != "all" &&
+          std::find(o.special_tokens.begin(), o.special_tokens.end(), token) == o.special_tokens.end())
+        options.error("allowed_special", "'" + token + "' is not one of the special_tokens",
+                      "list some of the special_tokens, \"all\", or nothing");
   o.max_input_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, options.get<std::int64_t>("max_input_bytes")));
   o.threads = options.get<int>("threads");
-  o.files = options.get<std::string>("files");
 
   for (std::size_t i = 0; i < o.special_tokens.size(); ++i) {
     if (o.special_tokens[i].empty())

@@ -27,7 +27,7 @@ const BpeTokenizer& gpt2(bool allow_special = true) {
   const auto make = [](bool allow) {
     BpeTokenizerOptions options;
     options.files = (kFixtures / "gpt2").string();
-    options.allow_special = allow;
+    if (!allow) options.allowed_special = {};
     return std::make_unique<BpeTokenizer>(options);
   };
   static const std::unique_ptr<BpeTokenizer> all = make(true);

@@ -182,7 +182,7 @@ TEST_CASE("bpe round trip: random bytes, invalid UTF-8 included", "[bpe][tokeniz
   std::mt19937 rng(20240);
   const BpeTokenizer untrained;
   BpeTokenizerOptions none = small_options();
-  none.allow_special = false;
+  none.allowed_special = {};
   const BpeTokenizer plain(none);
   for (const BpeTokenizer* tok : {&untrained, &plain, &trained(), &gpt2()}) {
     for (int i = 0; i < 1500; ++i) {
@@ -220,13 +220,21 @@ TEST_CASE("bpe encode_batch gives encode() of each text, on any thread count",
   }
 }
 
-TEST_CASE("bpe allowed_special: \"all\" matches special tokens, \"none\" encodes them as text",
+TEST_CASE("bpe allowed_special: all, some or none of the special tokens are matched",
           "[bpe][tokenizer]") {
   BpeTokenizerOptions options;
   options.special_tokens = {"<s>", "<s>!", "<|endoftext|>"};
   BpeTokenizerOptions none_options = options;
-  none_options.allow_special = false;
-  const BpeTokenizer all(options), none(none_options);
+  none_options.allowed_special = {};
+  BpeTokenizerOptions some_options = options;
+  some_options.allowed_special = {"<|endoftext|>"};
+  const BpeTokenizer all(options), none(none_options), some(some_options);
+  // Only the listed token is matched; the others are text.
+  CHECK(some.encode("<s>a<|endoftext|>") == Ids{3 + '<', 3 + 's', 3 + '>', 3 + 'a', 2});
+  BpeTokenizerOptions unknown_options = options;
+  unknown_options.allowed_special = {"<pad>"};
+  CHECK_THROWS_WITH(BpeTokenizer(unknown_options),
+                    Catch::Matchers::Contains("allowed_special lists '<pad>', which is not a special token"));
   // The longest special token spelled at a position wins.
   CHECK(all.encode("<s>!<s>") == Ids{1, 0});
   CHECK(all.encode("a<|endoftext|>") == Ids{3 + 'a', 2});
