@@ -4,6 +4,7 @@
 
 #include <anvil/errors.h>
 #include <anvil/plugin.h>
+#include <anvil/tokenizer.h>
 
 #include <algorithm>
 
@@ -55,13 +56,8 @@ std::unique_ptr<anvil::builtin::BpeTokenizer> make_bpe(const anvil::Options& opt
   o.max_input_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, options.get<std::int64_t>("max_input_bytes")));
   o.threads = options.get<int>("threads");
 
-  for (std::size_t i = 0; i < o.special_tokens.size(); ++i) {
-    if (o.special_tokens[i].empty())
-      options.error("special_tokens", "special token " + std::to_string(i) + " is empty");
-    for (std::size_t j = 0; j < i; ++j)
-      if (o.special_tokens[j] == o.special_tokens[i])
-        options.error("special_tokens", "\"" + o.special_tokens[i] + "\" is listed twice");
-  }
+  if (const std::string problem = anvil::special_tokens_problem(o.special_tokens); !problem.empty())
+    options.error("special_tokens", problem);
   const auto minimum = 256 + static_cast<std::int64_t>(o.special_tokens.size());
   if (o.vocab_size < minimum)
     options.error("vocab_size",

@@ -63,32 +63,11 @@ Utf8Char utf8_decode_at(std::string_view text, std::size_t pos) {
 
 namespace {
 
-bool is_valid_utf8(std::string_view text) {
-  for (std::size_t pos = 0; pos < text.size();) {
-    const Utf8Char c = utf8_decode_at(text, pos);
-    if (c.length == 0) return false;
-    pos += c.length;
-  }
-  return true;
-}
-
-// Checks a special-token list; returns the problem, or "" when it is fine. Shared by the
-// constructor (anvil::Error) and load() (anvil::DataError naming the file).
-std::string special_tokens_problem(const std::vector<std::string>& specials) {
-  for (std::size_t i = 0; i < specials.size(); ++i) {
-    const std::string& s = specials[i];
-    if (s.empty()) return "special token " + std::to_string(i) + " is empty";
-    if (!is_valid_utf8(s)) return "special token " + std::to_string(i) + " is not valid UTF-8";
-    for (std::size_t j = 0; j < i; ++j)
-      if (specials[j] == s) return "special token \"" + s + "\" is listed twice";
-  }
-  return {};
-}
 
 }  // namespace
 
 CharTokenizer::CharTokenizer(CharTokenizerOptions options) : mode_(options.mode) {
-  if (const std::string problem = special_tokens_problem(options.special_tokens); !problem.empty())
+  if (const std::string problem = anvil::special_tokens_problem(options.special_tokens); !problem.empty())
     throw Error("char tokenizer: " + problem,
                 "special tokens must be distinct, non-empty UTF-8 strings");
   set_specials(std::move(options.special_tokens));
@@ -292,7 +271,7 @@ void CharTokenizer::load(const std::filesystem::path& dir) {
                         "expected string, found " + std::string(json::type_name(s.type)));
     specials.push_back(s.string);
   }
-  if (const std::string problem = special_tokens_problem(specials); !problem.empty())
+  if (const std::string problem = anvil::special_tokens_problem(specials); !problem.empty())
     throw field_error("special_tokens", problem);
 
   std::vector<char32_t> codepoints;

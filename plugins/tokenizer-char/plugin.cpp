@@ -2,6 +2,7 @@
 #include "char_tokenizer.h"
 
 #include <anvil/plugin.h>
+#include <anvil/tokenizer.h>
 
 namespace {
 
@@ -24,13 +25,8 @@ std::unique_ptr<anvil::builtin::CharTokenizer> make_char(const anvil::Options& o
   o.mode = anvil::builtin::parse_char_mode(options.get<std::string>("mode"))
                .value_or(anvil::builtin::CharMode::bytes);
   o.special_tokens = options.get<std::vector<std::string>>("special_tokens");
-  for (std::size_t i = 0; i < o.special_tokens.size(); ++i) {
-    if (o.special_tokens[i].empty())
-      options.error("special_tokens", "special token " + std::to_string(i) + " is empty");
-    for (std::size_t j = 0; j < i; ++j)
-      if (o.special_tokens[j] == o.special_tokens[i])
-        options.error("special_tokens", "\"" + o.special_tokens[i] + "\" is listed twice");
-  }
+  if (const std::string problem = anvil::special_tokens_problem(o.special_tokens); !problem.empty())
+    options.error("special_tokens", problem);
   options.diagnostics().throw_if_any();
   return std::make_unique<anvil::builtin::CharTokenizer>(std::move(o));
 }

@@ -14,6 +14,14 @@
 
 namespace anvil {
 
+/// True when `text` is valid UTF-8 (RFC 3629: no overlong forms, surrogates, or code points
+/// past U+10FFFF).
+ANVIL_SDK_API bool is_valid_utf8(std::string_view text);
+
+/// The first problem with a list of special tokens ("special token 2 is empty", "... is not
+/// valid UTF-8", "special token \"x\" is listed twice"), or "" when there is none.
+ANVIL_SDK_API std::string special_tokens_problem(const std::vector<std::string>& specials);
+
 /// A stream of training documents (files, JSONL fields, an in-memory list, ...).
 class ANVIL_SDK_API TextSource {
  public:
