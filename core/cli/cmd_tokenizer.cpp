@@ -164,12 +164,18 @@ int train(const std::vector<std::string>& args) {
   return 0;
 }
 
+// A loaded tokenizer with the host and logger it needs; members are destroyed bottom-up, so the
+// tokenizer goes before the logger it may write to.
+struct OpenTokenizer {
+  std::unique_ptr<PluginHost> host;
+  std::unique_ptr<Logger> logger;
+  std::shared_ptr<Tokenizer> tokenizer;
+};
+
 // The tokenizer saved in `dir`: plugin and options from its anvil-tokenizer.toml, or only the
 // plugin named on the command line for folders written by other tools.
-std::shared_ptr<Tokenizer> open_tokenizer(const CommonOptions& common, const fs::path& dir,
-                                          const std::string& plugin,
-                                          std::unique_ptr<PluginHost>& host,
-                                          std::unique_ptr<Logger>& logger) {
+OpenTokenizer open_tokenizer(const CommonOptions& common, const fs::path& dir,
+                             const std::string& plugin) {
   if (!fs::is_directory(dir)) throw DataError("tokenizer folder '" + dir.string() + "' does not exist");
   toml::table section;
   const fs::path sidecar = dir / kSidecar;
@@ -182,11 +188,12 @@ std::shared_ptr<Tokenizer> open_tokenizer(const CommonOptions& common, const fs:
                     "merges.txt, or GPT-2's encoder.json + vocab.bpe)");
   }
   if (!plugin.empty()) section.insert_or_assign("plugin", plugin);
-  host = load_plugins(common, {});
-  logger = make_logger("tokenizer/" + section["plugin"].value_or(std::string()));
-  auto tokenizer = make_tokenizer(*host, section, sidecar.string(), *logger);
-  tokenizer->load(dir);
-  return tokenizer;
+  OpenTokenizer opened;
+  opened.host = load_plugins(common, {});
+  opened.logger = make_logger("tokenizer/" + section["plugin"].value_or(std::string()));
+  opened.tokenizer = make_tokenizer(*opened.host, section, sidecar.string(), *opened.logger);
+  opened.tokenizer->load(dir);
+  return opened;
 }
 
 // All of `files` (or stdin when empty), as one string.
@@ -258,9 +265,8 @@ bool parse_use_options(const std::vector<std::string>& args, const char* verb, U
 int encode(const std::vector<std::string>& args) {
   UseOptions o;
   if (!parse_use_options(args, "encode", o)) return 0;
-  std::unique_ptr<PluginHost> host;
-  std::unique_ptr<Logger> logger;
-  const auto tokenizer = open_tokenizer(o.common, o.dir, o.plugin, host, logger);
+  const OpenTokenizer opened = open_tokenizer(o.common, o.dir, o.plugin);
+  const Tokenizer* tokenizer = opened.tokenizer.get();
   const std::string text = read_input(o.files);
   const auto start = std::chrono::steady_clock::now();
   std::size_t tokens = 0;
@@ -312,9 +318,8 @@ std::vector<std::int32_t> parse_ids(const std::string& line, std::size_t line_nu
 int decode(const std::vector<std::string>& args) {
   UseOptions o;
   if (!parse_use_options(args, "decode", o)) return 0;
-  std::unique_ptr<PluginHost> host;
-  std::unique_ptr<Logger> logger;
-  const auto tokenizer = open_tokenizer(o.common, o.dir, o.plugin, host, logger);
+  const OpenTokenizer opened = open_tokenizer(o.common, o.dir, o.plugin);
+  const Tokenizer* tokenizer = opened.tokenizer.get();
   const std::vector<std::string> lines = split_lines(read_input(o.files));
   std::vector<std::int32_t> all;
   for (std::size_t i = 0; i < lines.size(); ++i) {

@@ -4,6 +4,8 @@
 
 #include <anvil/errors.h>
 
+#include "support/temp_dir.h"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -24,21 +26,9 @@ using Ids = std::vector<std::int32_t>;
 namespace {
 
 // A fresh directory under the system temp folder, removed with its contents at scope exit.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = std::filesystem::temp_directory_path() /
-           ("anvil_char_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-    std::filesystem::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Each test's folder is named after this file.
+struct TempDir : anvil::test::TempDir {
+  TempDir() : anvil::test::TempDir("anvil_char_test") {}
 };
 
 void write_file(const std::filesystem::path& path, const std::string& text) {

@@ -5,6 +5,8 @@
 
 #include <anvil/errors.h>
 
+#include "support/temp_dir.h"
+
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
@@ -46,21 +48,9 @@ std::string file(const std::string& name, const std::string& leaf) {
   return (kBroken / name / leaf).string();
 }
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("anvil_bpe_files_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Each test's folder is named after this file.
+struct TempDir : anvil::test::TempDir {
+  TempDir() : anvil::test::TempDir("anvil_bpe_files_test") {}
 };
 
 }  // namespace

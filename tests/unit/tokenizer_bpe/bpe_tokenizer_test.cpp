@@ -7,6 +7,8 @@
 #include <anvil/errors.h>
 #include <anvil/toml_text.h>
 
+#include "support/temp_dir.h"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -30,21 +32,9 @@ namespace {
 const fs::path kSource(ANVIL_SOURCE_DIR);
 const fs::path kGpt2 = kSource / "tests" / "fixtures" / "tokenizer" / "gpt2";
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path = fs::temp_directory_path() /
-           ("anvil_bpe_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
+// Each test's folder is named after this file.
+struct TempDir : anvil::test::TempDir {
+  TempDir() : anvil::test::TempDir("anvil_bpe_test") {}
 };
 
 std::string read_file(const fs::path& path) {
