@@ -22,3 +22,10 @@ message(STATUS "Anvil: LibTorch ${Torch_VERSION} at ${TORCH_INSTALL_PREFIX}, CUD
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
 find_package(nlohmann_json 3 REQUIRED)
+
+# Data pipeline: utf8proc normalizes Unicode, xxHash hashes documents and checks shards, zlib
+# and zstd read compressed corpora.
+pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+find_package(ZLIB REQUIRED)

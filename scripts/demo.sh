@@ -16,6 +16,10 @@ step "anvil plugins show sgd"
 "$anvil" plugins show sgd
 step "anvil check configs/tiny-bigram.toml"
 "$anvil" check configs/tiny-bigram.toml
+step "anvil data prepare configs/tiny-bigram.toml (clean, deduplicate, tokenize into shards)"
+"$anvil" data prepare configs/tiny-bigram.toml --force
+step "anvil data inspect runs/tiny-bigram/data"
+"$anvil" data inspect runs/tiny-bigram/data --top 10 --samples 2
 step "anvil check on a manifest with mistakes (errors are expected here)"
 set +e
 "$anvil" check tests/fixtures/e2e/broken.toml

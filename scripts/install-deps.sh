@@ -11,6 +11,8 @@ packages=(
   libtomlplusplus-dev                   # manifests
   libpcre2-dev nlohmann-json3-dev       # BPE pre-tokenizer regexes, tokenizer.json
   libspdlog-dev libfmt-dev              # logging
+  libutf8proc-dev libxxhash-dev         # data: Unicode normalization, hashing (dedup, checksums)
+  zlib1g-dev libzstd-dev                # data: gzip and zstd corpora
   catch2                                # tests (v2)
 )
 

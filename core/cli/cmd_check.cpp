@@ -3,10 +3,13 @@
 // the components that are cheap to create so their own semantic checks run, and prints the
 // resolved manifest.
 #include "cli/command.h"
+#include "cli/data_setup.h"
 #include "cli/run_setup.h"
 #include "cli/table.h"
+#include "data/dataset.h"
 #include "log/logging.h"
 #include "manifest/validate.h"
+#include "metrics/progress_bar.h"
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
@@ -16,6 +19,7 @@
 
 #include <iostream>
 
+namespace fs = std::filesystem;
 namespace po = boost::program_options;
 
 namespace anvil::core {
@@ -45,8 +49,31 @@ void create_components(const std::vector<ComponentSection>& sections, const Plug
   if (!problems.empty()) throw ConfigError(std::move(problems));
 }
 
+// Where the run's data stands. A prepared dataset must fit the run (same tokenizer, enough
+// tokens for one sequence); one that is merely out of date is rebuilt by the next prepare.
+std::string data_status(Manifest& manifest) {
+  const toml::array* train = manifest.root().at_path("data.train").as_array();
+  if (!train || train->empty()) return "data: [data] train lists no inputs yet\n";
+  DataPlan plan = plan_data(manifest);
+  const toml::table* tokenizer = manifest.root()["tokenizer"].as_table();
+  if (!fs::exists(plan.dataset_dir / kDatasetInfoFile))
+    return "data: " + plan.dataset_dir.string() + " is not prepared yet (anvil data prepare " +
+           manifest.path().string() + ")\n";
+  const Dataset dataset = Dataset::open(plan.dataset_dir, {/*verify_checksums=*/false});
+  const std::int64_t seq_len = manifest.root().at_path("training.seq_len").value_or(std::int64_t{1});
+  check_dataset_fits_run(dataset.info(), plan.dataset_dir, *tokenizer, seq_len,
+                         manifest.path().string());
+  std::string status = "data: " + plan.dataset_dir.string();
+  for (const auto& [name, split] : dataset.info().splits)
+    status += ", " + name + " " + format_count(split.tokens) + " tokens";
+  set_config_fingerprint(plan, data_tokenizer_section(plan, tokenizer, ""));
+  if (plan.prepare.config_fingerprint != dataset.info().config_fingerprint)
+    status += " (out of date: inputs or options changed; anvil data prepare rebuilds it)";
+  return status + "\n";
+}
+
 void print_summary(const Manifest& manifest, const std::vector<ComponentSection>& sections,
-                   const PluginHost& host, std::ostream& out) {
+                   const PluginHost& host, const std::string& data, std::ostream& out) {
   out << "manifest " << manifest.path().string();
   if (manifest.files().size() > 1) {
     out << " (extends";
@@ -61,6 +88,7 @@ void print_summary(const Manifest& manifest, const std::vector<ComponentSection>
                entry ? entry->plugin_name + " " + entry->plugin_version : "?"});
   }
   table.print(out);
+  out << "\n" << data;
   out << "\nOK: " << sections.size() << " components, every key valid.\n";
 }
 
@@ -95,7 +123,7 @@ int run_check_command(const std::vector<std::string>& args) {
   if (dump) {
     std::cout << format_toml(manifest.root());
   } else {
-    print_summary(manifest, sections, *host, std::cout);
+    print_summary(manifest, sections, *host, data_status(manifest), std::cout);
   }
   return 0;
 }

@@ -1,9 +1,8 @@
 // `anvil tokenizer train|encode|decode`: train a tokenizer from a manifest or from flags, and
-// use a trained one on text. A trained tokenizer is a folder: the plugin's own files plus
-// anvil-tokenizer.toml, the resolved [tokenizer] section that made it, so `encode` knows which
-// plugin reads the folder and with which options.
+// use a trained one on text (a folder, see tokenizer_setup.h).
 #include "cli/command.h"
 #include "cli/run_setup.h"
+#include "cli/tokenizer_setup.h"
 #include "data/text_files.h"
 #include "log/logging.h"
 #include "manifest/overrides.h"
@@ -28,38 +27,6 @@ namespace fs = std::filesystem;
 
 namespace anvil::core {
 namespace {
-
-constexpr const char* kSidecar = "anvil-tokenizer.toml";
-
-// A [tokenizer] section checked against its plugin's schema, and the tokenizer it makes.
-std::shared_ptr<Tokenizer> make_tokenizer(const PluginHost& host, toml::table& section,
-                                          const std::string& where, Logger& logger) {
-  const auto plugin = section["plugin"].value<std::string>();
-  if (!plugin) throw Error(where + ": the [tokenizer] section has no plugin name");
-  const ComponentSpec* spec = host.find_spec(ComponentKind::tokenizer, *plugin);
-  if (!spec) {
-    const std::string close = closest_match(*plugin, host.names(ComponentKind::tokenizer));
-    throw PluginError(*plugin, "unknown tokenizer plugin '" + *plugin + "'",
-                      (close.empty() ? std::string() : "did you mean '" + close + "'? ") +
-                          "available: " + join(host.names(ComponentKind::tokenizer)));
-  }
-  Diagnostics diagnostics;
-  spec->options.validate(section, "tokenizer", diagnostics, {"plugin"});
-  diagnostics.throw_if_any();
-  Options options(section, "tokenizer", diagnostics);
-  RunContext context;
-  context.logger = &logger;
-  return host.create<Tokenizer>(*plugin, options, context);
-}
-
-void write_sidecar(const fs::path& dir, const toml::table& section) {
-  toml::table root;
-  root.insert("tokenizer", section);
-  std::ofstream out(dir / kSidecar, std::ios::binary);
-  out << "# The [tokenizer] section this tokenizer was trained with (written by anvil).\n"
-      << format_toml(root);
-  if (!out) throw Error("cannot write '" + (dir / kSidecar).string() + "'");
-}
 
 struct TrainSetup {
   toml::table section;                // the resolved [tokenizer] table
@@ -155,45 +122,13 @@ int train(const std::vector<std::string>& args) {
 
   fs::create_directories(setup.out);
   tokenizer->save(setup.out);
-  write_sidecar(setup.out, setup.section);
+  write_tokenizer_sidecar(setup.out, setup.section);
   std::cout << "trained " << setup.section["plugin"].value_or(std::string()) << " tokenizer: "
             << tokenizer->vocab_size() << " tokens from " << format_bytes(static_cast<double>(corpus.bytes_read()))
             << " in " << fmt::format("{:.2f}", seconds) << " s ("
             << format_bytes(static_cast<double>(corpus.bytes_read()) / std::max(seconds, 1e-9))
             << "/s)\nwrote " << setup.out.string() << "\n";
   return 0;
-}
-
-// A loaded tokenizer with the host and logger it needs; members are destroyed bottom-up, so the
-// tokenizer goes before the logger it may write to.
-struct OpenTokenizer {
-  std::unique_ptr<PluginHost> host;
-  std::unique_ptr<Logger> logger;
-  std::shared_ptr<Tokenizer> tokenizer;
-};
-
-// The tokenizer saved in `dir`: plugin and options from its anvil-tokenizer.toml, or only the
-// plugin named on the command line for folders written by other tools.
-OpenTokenizer open_tokenizer(const CommonOptions& common, const fs::path& dir,
-                             const std::string& plugin) {
-  if (!fs::is_directory(dir)) throw DataError("tokenizer folder '" + dir.string() + "' does not exist");
-  toml::table section;
-  const fs::path sidecar = dir / kSidecar;
-  if (fs::exists(sidecar)) {
-    Manifest stored = Manifest::load(sidecar);
-    if (const toml::table* table = stored.root()["tokenizer"].as_table()) section = *table;
-  } else if (plugin.empty()) {
-    throw DataError("'" + dir.string() + "' has no " + kSidecar + ", so its plugin is unknown",
-                    "name it with --plugin (e.g. --plugin bpe for tokenizer.json, vocab.json + "
-                    "merges.txt, or GPT-2's encoder.json + vocab.bpe)");
-  }
-  if (!plugin.empty()) section.insert_or_assign("plugin", plugin);
-  OpenTokenizer opened;
-  opened.host = load_plugins(common, {});
-  opened.logger = make_logger("tokenizer/" + section["plugin"].value_or(std::string()));
-  opened.tokenizer = make_tokenizer(*opened.host, section, sidecar.string(), *opened.logger);
-  opened.tokenizer->load(dir);
-  return opened;
 }
 
 // All of `files` (or stdin when empty), as one string.

@@ -28,5 +28,6 @@ int run_version_command(const std::vector<std::string>& args);
 int run_plugins_command(const std::vector<std::string>& args);
 int run_check_command(const std::vector<std::string>& args);
 int run_tokenizer_command(const std::vector<std::string>& args);
+int run_data_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

@@ -66,11 +66,76 @@ OptionSchema training_schema() {
 OptionSchema data_schema() {
   OptionSchema s;
   s.add("train", std::vector<std::string>{},
-        "Training text files (plain text or JSON lines); a relative path is relative to the "
-        "file that sets it.");
+        "Training inputs: files, folders (read recursively) or glob patterns (*, ?, **); plain "
+        "text or JSON lines, optionally gzip- or zstd-compressed. A relative path is relative "
+        "to the file that sets it.");
   s.add("valid", std::vector<std::string>{},
-        "Validation text files, read by the evaluators and for the validation loss.");
-  s.add("text_field", "text", "Field holding the document text in JSON-lines files.");
+        "Validation inputs, like train; when empty, valid_fraction of the training documents "
+        "is held out instead.");
+  s.add("dataset", "",
+        "Folder of the prepared dataset (token shards); empty means <out_dir>/<name>/data.");
+  s.add("tokenizer", "",
+        "Folder of a trained tokenizer (from anvil tokenizer train); empty means [tokenizer] is "
+        "trained on the cleaned training documents.");
+  s.add("format", "auto",
+        "Input format: auto (by extension: .jsonl, .ndjson and .json are JSON lines), text or "
+        "jsonl.")
+      .one_of({"auto", "text", "jsonl"});
+  s.add("text_field", "text",
+        "Field holding the document text in JSON-lines files; a dotted name walks into nested "
+        "objects (meta.text).");
+  s.add("document", "paragraph",
+        "How a text file is cut into documents: file (the whole file), paragraph (separated by "
+        "blank lines) or line.")
+      .one_of({"file", "paragraph", "line"});
+  s.add("valid_fraction", 0.01,
+        "Fraction of training documents held out for validation (chosen by content hash, so "
+        "stable across runs) when valid lists no files.")
+      .range(0, 0.5);
+  s.add("shard_tokens", std::int64_t{100'000'000},
+        "Tokens per shard file (a document never spans two shards).")
+      .min(1);
+  s.add("eos_token", "<|endoftext|>",
+        "Special token appended after every document (the tokenizer must have it).");
+  s.add("workers", 0, "Threads for cleaning, hashing and tokenizing; 0 uses all cores.").min(0);
+  s.add("clean", OptionType::table, "Stage 1 options: see [data.clean].");
+  s.add("dedup", OptionType::table, "Stage 2 options: see [data.dedup].");
+  return s;
+}
+
+OptionSchema data_clean_schema() {
+  OptionSchema s;
+  s.add("normalize", "nfc", "Unicode normalization form: nfc, nfkc or none.")
+      .one_of({"nfc", "nfkc", "none"});
+  s.add("invalid_utf8", "repair",
+        "Invalid UTF-8: repair (each bad sequence becomes U+FFFD) or drop the document.")
+      .one_of({"repair", "drop"});
+  s.add("strip_control", true, "Remove control characters other than line feed and tab.");
+  s.add("min_chars", 1, "Shortest document kept, in characters after cleaning.").min(0);
+  s.add("max_chars", 0, "Longest document kept, in characters; 0 for no limit.").min(0);
+  s.add("min_words", 0, "Fewest whitespace-separated words a kept document has.").min(0);
+  s.add("max_symbol_ratio", 1.0,
+        "Largest fraction of characters that are not letters, digits, marks or spaces; 1 "
+        "disables the filter.")
+      .range(0, 1);
+  s.add("max_repeated_line_ratio", 1.0,
+        "Largest fraction of a document's lines that repeat an earlier line of it; 1 disables "
+        "the filter.")
+      .range(0, 1);
+  return s;
+}
+
+OptionSchema data_dedup_schema() {
+  OptionSchema s;
+  s.add("exact", true, "Remove documents whose cleaned text equals an earlier one's.");
+  s.add("near", true, "Remove near duplicates (MinHash + LSH).");
+  s.add("shingle", 5, "Words per shingle for MinHash.").min(1);
+  s.add("permutations", 128, "MinHash signature length (a multiple of bands).").range(1, 1024);
+  s.add("bands", 16, "LSH bands; more bands find less similar pairs as candidates.").range(1, 1024);
+  s.add("threshold", 0.8,
+        "Estimated Jaccard similarity of word shingles at or above which a document is a near "
+        "duplicate of an earlier one.")
+      .range(0, 1);
   return s;
 }
 
@@ -82,6 +147,8 @@ const std::vector<std::pair<std::string, OptionSchema>>& core_sections() {
       {"plugins", plugins_schema()},
       {"training", training_schema()},
       {"data", data_schema()},
+      {"data.clean", data_clean_schema()},
+      {"data.dedup", data_dedup_schema()},
   };
   return sections;
 }

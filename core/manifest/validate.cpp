@@ -38,6 +38,13 @@ class Validator {
   Validator(Manifest& manifest, const ComponentCatalog& catalog)
       : manifest_(manifest), root_(manifest.root()), catalog_(catalog) {}
 
+  // Only the core sections whose names start with `prefix` ("data" → [data], [data.clean], ...).
+  void run_core(const std::string& prefix) {
+    for (const auto& [name, schema] : core_sections())
+      if (name.rfind(prefix, 0) == 0) check_core_section(name, schema);
+    diagnostics_.throw_if_any();
+  }
+
   std::vector<ComponentSection> run() {
     check_top_level();
     for (const auto& [name, schema] : core_sections()) check_core_section(name, schema);
@@ -49,7 +56,8 @@ class Validator {
  private:
   void check_top_level() {
     std::vector<std::string> known;
-    for (const auto& section : core_sections()) known.push_back(section.first);
+    for (const auto& section : core_sections())
+      if (section.first.find('.') == std::string::npos) known.push_back(section.first);
     for (const SectionKind& section : component_sections()) known.emplace_back(section.section);
     for (auto&& [key, node] : root_) {
       const std::string name(key.str());
@@ -74,8 +82,17 @@ class Validator {
   }
 
   void check_core_section(const std::string& name, const OptionSchema& schema) {
-    toml::node* node = root_.get(name);
-    if (!node) node = root_.insert(name, toml::table{}).first->second.as_table();
+    // "data.clean" is the sub-table `clean` of [data]; the parent's schema declares it as a
+    // table and has already reported it if it is something else.
+    toml::table* parent = &root_;
+    std::string key = name;
+    if (const std::size_t dot = name.rfind('.'); dot != std::string::npos) {
+      parent = root_.at_path(name.substr(0, dot)).as_table();
+      key = name.substr(dot + 1);
+      if (!parent || (parent->get(key) && !parent->get(key)->is_table())) return;
+    }
+    toml::node* node = parent->get(key);
+    if (!node) node = parent->insert(key, toml::table{}).first->second.as_table();
     toml::table* table = expect_table(*node, name);
     if (!table) return;
     schema.validate(*table, name, diagnostics_);
@@ -225,6 +242,11 @@ const std::vector<SectionKind>& component_sections() {
 std::vector<ComponentSection> validate_manifest(Manifest& manifest,
                                                 const ComponentCatalog& catalog) {
   return Validator(manifest, catalog).run();
+}
+
+void validate_core_sections(Manifest& manifest, const std::string& prefix,
+                            const ComponentCatalog& catalog) {
+  Validator(manifest, catalog).run_core(prefix);
 }
 
 }  // namespace anvil::core

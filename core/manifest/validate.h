@@ -41,4 +41,10 @@ const std::vector<std::pair<std::string, OptionSchema>>& core_sections();
 /// the component sections, with defaults filled into the manifest.
 std::vector<ComponentSection> validate_manifest(Manifest& manifest, const ComponentCatalog& catalog);
 
+/// Validates only the core sections whose names start with `prefix` ("data": [data],
+/// [data.clean], [data.dedup]), for commands that need no components; throws like
+/// validate_manifest.
+void validate_core_sections(Manifest& manifest, const std::string& prefix,
+                            const ComponentCatalog& catalog);
+
 }  // namespace anvil::core

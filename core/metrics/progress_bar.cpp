@@ -18,6 +18,12 @@ std::string format_bytes(double bytes) {
   return fmt::format(unit == 0 ? "{:.0f} {}" : "{:.1f} {}", bytes, units[unit]);
 }
 
+std::string format_count(std::uint64_t count) {
+  std::string digits = std::to_string(count);
+  for (std::size_t at = digits.size(); at > 3; at -= 3) digits.insert(at - 3, ",");
+  return digits;
+}
+
 ProgressBar::ProgressBar(std::string label, std::uint64_t total)
     : label_(std::move(label)),
       total_(total),

@@ -33,4 +33,7 @@ class ProgressBar {
 /// "12.3 MB" (decimal units, as disks and rates are quoted).
 std::string format_bytes(double bytes);
 
+/// "1,234,567": a count with thousands separators.
+std::string format_count(std::uint64_t count);
+
 }  // namespace anvil::core

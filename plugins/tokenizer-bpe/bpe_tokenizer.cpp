@@ -6,28 +6,19 @@
 #include "byte_level.h"
 
 #include <anvil/errors.h>
+#include <anvil/parallel.h>
 
 #include <algorithm>
-#include <atomic>
 #include <exception>
-#include <mutex>
 #include <system_error>
-#include <thread>
 #include <unordered_map>
 
 namespace anvil::builtin {
 namespace {
 
-
 // encode_span's windows (see there).
 constexpr std::size_t kSplitWindowBytes = 256 * 1024;
 constexpr std::size_t kSplitMarginBytes = 16;
-
-int resolve_threads(int requested) {
-  if (requested > 0) return requested;
-  const unsigned cores = std::thread::hardware_concurrency();
-  return cores > 0 ? static_cast<int>(cores) : 1;
-}
 
 }  // namespace
 
@@ -203,31 +194,8 @@ std::vector<std::int32_t> BpeTokenizer::encode(std::string_view text) const {
 std::vector<std::vector<std::int32_t>> BpeTokenizer::encode_batch(
     const std::vector<std::string>& texts, int threads) const {
   std::vector<std::vector<std::int32_t>> out(texts.size());
-  const int wanted = resolve_threads(threads > 0 ? threads : options_.threads);
-  const auto workers = static_cast<std::size_t>(std::min<std::size_t>(
-      static_cast<std::size_t>(wanted), texts.size()));
-  if (workers <= 1) {
-    for (std::size_t i = 0; i < texts.size(); ++i) out[i] = encode(texts[i]);
-    return out;
-  }
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  const auto work = [&] {
-    try {
-      for (std::size_t i = next++; i < texts.size(); i = next++) out[i] = encode(texts[i]);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(failure_mutex);
-      if (!failure) failure = std::current_exception();
-      next = texts.size();
-    }
-  };
-  std::vector<std::thread> pool;
-  pool.reserve(workers - 1);
-  for (std::size_t t = 1; t < workers; ++t) pool.emplace_back(work);
-  work();
-  for (std::thread& thread : pool) thread.join();
-  if (failure) std::rethrow_exception(failure);
+  anvil::parallel_for(texts.size(), threads > 0 ? threads : options_.threads,
+                      [&](std::size_t i) { out[i] = encode(texts[i]); });
   return out;
 }
 

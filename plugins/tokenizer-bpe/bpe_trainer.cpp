@@ -27,6 +27,7 @@
 #include "byte_level.h"
 
 #include <anvil/errors.h>
+#include <anvil/parallel.h>
 
 #include <algorithm>
 #include <array>
@@ -340,35 +341,6 @@ class ChunkQueue {
   std::exception_ptr error_;
 };
 
-/// Runs task(i) for i in [0, tasks) on up to `threads` threads; rethrows the first exception.
-template <class F>
-void parallel_for(std::size_t tasks, int threads, F&& task) {
-  const std::size_t n = std::min<std::size_t>(tasks, static_cast<std::size_t>(std::max(threads, 1)));
-  std::atomic<std::size_t> next{0};
-  std::mutex error_mutex;
-  std::exception_ptr error;
-  auto run = [&] {
-    try {
-      for (std::size_t i = next++; i < tasks; i = next++) task(i);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!error) error = std::current_exception();
-      next = tasks;
-    }
-  };
-  std::vector<std::thread> pool;
-  try {
-    for (std::size_t t = 1; t < n; ++t) pool.emplace_back(run);
-  } catch (...) {
-    next = tasks;
-    for (auto& thread : pool) thread.join();
-    throw;
-  }
-  run();
-  for (auto& thread : pool) thread.join();
-  if (error) std::rethrow_exception(error);
-}
-
 /// Result of the counting phase: the merged word tables, one per shard.
 struct WordCounts {
   std::vector<WordTable> shards;
@@ -456,7 +428,7 @@ WordCounts count_words(TextSource& corpus, const Pretokenizer& pretokenizer,
 
   // Merge each shard across workers into the worker table that holds the most words.
   result.shards.resize(kShards);
-  parallel_for(kShards, threads, [&](std::size_t s) {
+  anvil::parallel_for(kShards, threads, [&](std::size_t s) {
     std::size_t largest = 0;
     for (std::size_t t = 1; t < counts.size(); ++t)
       if (counts[t].shards[s].size() > counts[largest].shards[s].size()) largest = t;
@@ -622,7 +594,7 @@ class Merger {
                   "lower max_input_bytes");
     symbols_.resize(static_cast<std::size_t>(symbol_base[kShards]));
     words_.resize(n);
-    parallel_for(kShards, threads, [&](std::size_t s) {
+    anvil::parallel_for(kShards, threads, [&](std::size_t s) {
       std::size_t w = static_cast<std::size_t>(word_base[s]);
       std::size_t at = static_cast<std::size_t>(symbol_base[s]);
       const WordTable& table = counts.shards[s];
@@ -813,8 +785,7 @@ void check_options(const BpeTrainOptions& options) {
 BpeVocabulary train_bpe(TextSource& corpus, const Pretokenizer& pretokenizer,
                         const BpeTrainOptions& options, BpeTrainStats* stats) {
   check_options(options);
-  int threads = options.threads;
-  if (threads == 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = anvil::resolve_threads(options.threads);
 
   const auto count_start = Clock::now();
   WordCounts counts = count_words(corpus, pretokenizer, options, threads);

@@ -6,6 +6,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using anvil::ComponentKind;
 using anvil::ConfigError;
 using anvil::Diagnostic;
@@ -214,8 +216,35 @@ TEST_CASE("the core schemas are documented", "[manifest][validate]") {
     for (const anvil::OptionSpec& spec : schema.specs()) {
       INFO(spec.key());
       CHECK(spec.doc().size() > 10);
-      CHECK(spec.default_value() != nullptr);
+      if (spec.type() != anvil::OptionType::table) {
+        CHECK(spec.default_value() != nullptr);
+        continue;
+      }
+      // A sub-table ([data.clean]) is a core section of its own, which fills its defaults.
+      const auto& sections = anvil::core::core_sections();
+      CHECK(std::any_of(sections.begin(), sections.end(), [&](const auto& section) {
+        return section.first == name + "." + spec.key();
+      }));
     }
   }
   CHECK(anvil::core::component_sections().size() == 6);
+}
+
+TEST_CASE("sub-tables of core sections are validated and filled in", "[manifest][validate]") {
+  Manifest manifest = Manifest::parse(kMinimal, "m.toml");
+  validate_manifest(manifest, anvil::test::test_catalog());
+  CHECK(manifest.root().at_path("data.clean.normalize").value<std::string>() == "nfc");
+  CHECK(manifest.root().at_path("data.dedup.bands").value<std::int64_t>() == 16);
+
+  const auto typo = problems(std::string(kMinimal) + "[data.dedup]\nthreshhold = 0.5\n");
+  REQUIRE(typo.size() == 1);
+  CHECK(typo[0].key == "data.dedup.threshhold");
+  CHECK(typo[0].hint == "did you mean 'threshold'?");
+  CHECK(typo[0].line == 9);
+
+  // Reported once, by [data]'s schema, not again as a missing section.
+  const auto not_table = problems(std::string(kMinimal) + "[data]\nclean = 3\n");
+  REQUIRE(not_table.size() == 1);
+  CHECK(not_table[0].key == "data.clean");
+  CHECK(not_table[0].message == "expected table, got integer 3");
 }

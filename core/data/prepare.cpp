@@ -1,0 +1,349 @@
+#include "data/prepare.h"
+
+#include "data/scratch_file.h"
+
+#include <anvil/errors.h>
+#include <anvil/parallel.h>
+#include <anvil/version.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <system_error>
+#include <utility>
+
+namespace fs = std::filesystem;
+
+namespace anvil::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Validation membership by content hash, not position: the same document lands in the same
+// split whatever the input order, worker count or seed.
+bool in_valid_split(const DocumentHash& hash, double fraction) {
+  return static_cast<double>(hash.high >> 11) * 0x1.0p-53 < fraction;
+}
+
+// A document of the current batch and what the workers found out about it.
+struct Pending {
+  std::string text;
+  CleanResult cleaned;
+  DocumentHash hash;
+  std::vector<std::uint32_t> signature;
+};
+
+// Pass 1: stream every input through the cleaner and the deduplication indexes, writing the
+// survivors to the scratch file.
+class CleanAndDedup {
+ public:
+  CleanAndDedup(const PrepareOptions& options, const fs::path& work_dir, PrepareReport& report,
+                const PrepareProgress& progress)
+      : options_(options),
+        report_(report),
+        progress_(progress),
+        cleaner_(options.clean),
+        scratch_(work_dir / "documents.scratch") {
+    if (options.dedup.near) {
+      hasher_.emplace(options.dedup.shingle, options.dedup.permutations, options.dedup.seed);
+      near_.emplace(options.dedup.permutations, options.dedup.bands, options.dedup.threshold,
+                    work_dir / "minhash.scratch");
+    }
+    for (const auto* list : {&options.train_inputs, &options.valid_inputs})
+      for (const fs::path& file : *list) total_bytes_ += fs::file_size(file);
+  }
+
+  fs::path run() {
+    read_group(options_.train_inputs, /*valid_group=*/false);
+    read_group(options_.valid_inputs, /*valid_group=*/true);
+    scratch_.finish();
+    report_.near_candidates = near_ ? near_->candidates_checked() : 0;
+    return scratch_.path();
+  }
+
+ private:
+  void read_group(const std::vector<fs::path>& files, bool valid_group) {
+    if (files.empty()) return;
+    DocumentReader reader(files, options_.reader);
+    std::vector<Pending> batch;
+    while (true) {
+      const auto start = Clock::now();
+      const bool more = fill_batch(reader, batch);
+      report_.read.seconds += seconds_since(start);
+      if (batch.empty()) break;
+      process(batch, valid_group);
+      if (progress_) progress_("clean + dedup", done_bytes_ + reader.file_bytes_read(), total_bytes_);
+      if (!more) break;
+    }
+    report_.read.bytes_in += reader.file_bytes_read();
+    report_.read.bytes_out += reader.text_bytes_read();
+    report_.read.documents_in += reader.documents();
+    report_.read.documents_out += reader.documents();
+    done_bytes_ += reader.total_file_bytes();
+  }
+
+  // Reads documents until the batch holds batch_bytes of text; false at the end of the input.
+  bool fill_batch(DocumentReader& reader, std::vector<Pending>& batch) {
+    batch.clear();
+    std::size_t bytes = 0;
+    while (bytes < options_.batch_bytes) {
+      Pending document;
+      if (!reader.next(document.text)) return false;
+      bytes += document.text.size();
+      batch.push_back(std::move(document));
+    }
+    return true;
+  }
+
+  void process(std::vector<Pending>& batch, bool valid_group) {
+    const int workers = options_.workers;
+    auto start = Clock::now();
+    std::uint64_t bytes_in = 0;
+    for (const Pending& document : batch) bytes_in += document.text.size();
+    parallel_for(batch.size(), workers, [&](std::size_t i) {
+      batch[i].cleaned = cleaner_.clean(batch[i].text);
+    });
+    report_.clean.seconds += seconds_since(start);
+    report_.clean.documents_in += batch.size();
+    report_.clean.bytes_in += bytes_in;
+
+    start = Clock::now();
+    parallel_for(batch.size(), workers, [&](std::size_t i) {
+      Pending& document = batch[i];
+      if (document.cleaned.rejection != Rejection::kept) return;
+      document.hash = hash_document(document.text);
+      if (hasher_) hasher_->signature(document.text, document.signature);
+    });
+    for (Pending& document : batch) decide(document, valid_group);
+    report_.dedup.seconds += seconds_since(start);
+  }
+
+  // The order-dependent part, on one thread: the first copy of a document wins.
+  void decide(const Pending& document, bool valid_group) {
+    report_.clean_counts.add(document.cleaned);
+    if (document.cleaned.rejection != Rejection::kept) return;
+    report_.clean.documents_out += 1;
+    report_.clean.bytes_out += document.text.size();
+    report_.dedup.documents_in += 1;
+    report_.dedup.bytes_in += document.text.size();
+    if (options_.dedup.exact && !exact_.insert(document.hash)) {
+      report_.exact_duplicates += 1;
+      return;
+    }
+    if (near_ && near_->check_and_insert(document.signature)) {
+      report_.near_duplicates += 1;
+      return;
+    }
+    report_.dedup.documents_out += 1;
+    report_.dedup.bytes_out += document.text.size();
+    const bool valid = valid_group || (options_.valid_inputs.empty() &&
+                                       in_valid_split(document.hash, options_.valid_fraction));
+    scratch_.append(valid ? ScratchSplit::valid : ScratchSplit::train, document.text);
+    (valid ? report_.valid_documents : report_.train_documents) += 1;
+  }
+
+  const PrepareOptions& options_;
+  PrepareReport& report_;
+  const PrepareProgress& progress_;
+  Cleaner cleaner_;
+  std::optional<MinHasher> hasher_;
+  ExactIndex exact_;
+  std::optional<NearDuplicateIndex> near_;
+  ScratchWriter scratch_;
+  std::uint64_t total_bytes_ = 0;
+  std::uint64_t done_bytes_ = 0;
+};
+
+// Why nothing is left, from the counts: the message names every reason that removed documents.
+std::string removal_breakdown(const PrepareReport& report) {
+  std::string text;
+  const auto add = [&text](std::uint64_t count, std::string_view reason) {
+    if (count == 0) return;
+    text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + std::string(reason);
+  };
+  for (std::size_t reason = 1; reason < kRejectionCount; ++reason)
+    add(report.clean_counts.by_reason[reason], to_string(static_cast<Rejection>(reason)));
+  add(report.exact_duplicates, "exact duplicates");
+  add(report.near_duplicates, "near duplicates");
+  return text.empty() ? "nothing removed" : text;
+}
+
+void check_survivors(const PrepareOptions& options, const PrepareReport& report) {
+  const std::string inputs = std::to_string(report.read.documents_out) + " documents read";
+  if (report.dedup.documents_out == 0)
+    throw DataError("the corpus is empty after cleaning and deduplication (" + inputs + "; " +
+                        removal_breakdown(report) + ")",
+                    "check the inputs and relax [data.clean] filters such as min_chars");
+  if (report.train_documents == 0)
+    throw DataError("the train split is empty: every one of the " +
+                        std::to_string(report.dedup.documents_out) +
+                        " remaining documents went to validation",
+                    "lower [data] valid_fraction");
+  const bool wants_valid = !options.valid_inputs.empty() || options.valid_fraction > 0;
+  if (wants_valid && report.valid_documents == 0)
+    throw DataError(options.valid_inputs.empty()
+                        ? "the valid split is empty: valid_fraction " +
+                              fmt::format("{}", options.valid_fraction) + " of " +
+                              std::to_string(report.train_documents) + " documents chose none"
+                        : "the valid split is empty: the [data] valid files hold no document "
+                          "that survives cleaning and deduplication",
+                    "raise [data] valid_fraction, list [data] valid files, or set "
+                    "valid_fraction = 0 for no validation split");
+}
+
+std::int32_t eos_id(const Tokenizer& tokenizer, const std::string& eos_token) {
+  const auto id = tokenizer.token_to_id(eos_token);
+  if (!id)
+    throw DataError("the tokenizer has no end-of-document token \"" + eos_token + "\"",
+                    "add it to [tokenizer] special_tokens, or name another token with [data] "
+                    "eos_token");
+  return *id;
+}
+
+// Pass 2: tokenize the scratch file's documents in parallel batches and write the shards in
+// document order.
+void tokenize_to_shards(const PrepareOptions& options, const fs::path& scratch,
+                        const fs::path& work_dir, const Tokenizer& tokenizer, std::int32_t eos,
+                        TokenType type, PrepareReport& report, const PrepareProgress& progress) {
+  const auto start = Clock::now();
+  ScratchReader reader(scratch);
+  ShardWriter train(work_dir, "train", type, options.shard_tokens);
+  ShardWriter valid(work_dir, "valid", type, options.shard_tokens);
+  std::vector<std::string> texts;
+  std::vector<ScratchSplit> splits;
+  while (true) {
+    texts.clear();
+    splits.clear();
+    std::size_t bytes = 0;
+    ScratchSplit split{};
+    std::string text;
+    while (bytes < options.batch_bytes && reader.next(split, text)) {
+      bytes += text.size();
+      report.tokenize.bytes_in += text.size();
+      texts.push_back(std::move(text));
+      splits.push_back(split);
+    }
+    if (texts.empty()) break;
+    std::vector<std::vector<std::int32_t>> ids = tokenizer.encode_batch(texts, options.workers);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ids[i].push_back(eos);
+      const bool is_valid = splits[i] == ScratchSplit::valid;
+      (is_valid ? valid : train).add_document(ids[i].data(), ids[i].size());
+      (is_valid ? report.valid_tokens : report.train_tokens) += ids[i].size();
+      report.tokenize.bytes_out += ids[i].size() * token_bytes(type);
+    }
+    report.tokenize.documents_in += texts.size();
+    report.tokenize.documents_out += texts.size();
+    if (progress) progress("tokenize", reader.bytes_read(), reader.total_bytes());
+  }
+  report.info.splits["train"] = train.finish();
+  SplitInfo valid_info = valid.finish();
+  if (valid_info.documents > 0) report.info.splits["valid"] = std::move(valid_info);
+  report.tokenize.seconds = seconds_since(start);
+}
+
+nlohmann::json stage_json(const StageStats& stage) {
+  return {{"documents_in", stage.documents_in}, {"documents_out", stage.documents_out},
+          {"bytes_in", stage.bytes_in},         {"bytes_out", stage.bytes_out},
+          {"seconds", stage.seconds}};
+}
+
+std::string details_json(const PrepareOptions& options, const PrepareReport& report) {
+  nlohmann::json removed = nlohmann::json::object();
+  for (std::size_t reason = 1; reason < kRejectionCount; ++reason)
+    removed[std::string(to_string(static_cast<Rejection>(reason)))] =
+        report.clean_counts.by_reason[reason];
+  removed["exact duplicates"] = report.exact_duplicates;
+  removed["near duplicates"] = report.near_duplicates;
+  nlohmann::json inputs = nlohmann::json::array();
+  for (const auto* list : {&options.train_inputs, &options.valid_inputs})
+    for (const fs::path& file : *list)
+      inputs.push_back({{"path", file.string()},
+                        {"split", list == &options.train_inputs ? "train" : "valid"},
+                        {"bytes", fs::file_size(file)}});
+  nlohmann::json details = {
+      {"stages",
+       {{"read", stage_json(report.read)},
+        {"clean", stage_json(report.clean)},
+        {"dedup", stage_json(report.dedup)},
+        {"tokenize", stage_json(report.tokenize)}}},
+      {"removed", removed},
+      {"repaired_utf8", report.clean_counts.repaired_utf8},
+      {"control_characters_removed", report.clean_counts.control_removed},
+      {"tokenizer_training_seconds", report.tokenizer_training_seconds},
+      {"inputs", inputs},
+      {"options", nlohmann::json::parse(options.options_json)},
+  };
+  return details.dump(2);
+}
+
+// Puts the finished folder in place of `out`: an old dataset there is removed only once the
+// new one is complete.
+void replace_folder(const fs::path& partial, const fs::path& out) {
+  const fs::path old = fs::path(out.string() + ".old");
+  std::error_code ignored;
+  fs::remove_all(old, ignored);
+  if (fs::exists(out)) fs::rename(out, old);
+  fs::rename(partial, out);
+  fs::remove_all(old, ignored);
+}
+
+}  // namespace
+
+PrepareReport prepare_dataset(const PrepareOptions& options, const TokenizerHooks& hooks,
+                              const PrepareProgress& progress) {
+  ANVIL_CHECK(hooks.tokenizer != nullptr, "prepare_dataset needs a tokenizer");
+  const auto start = Clock::now();
+  PrepareReport report;
+  report.read.name = "read";
+  report.clean.name = "clean";
+  report.dedup.name = "dedup";
+  report.tokenize.name = "tokenize";
+  Tokenizer& tokenizer = *hooks.tokenizer;
+  if (!hooks.train) eos_id(tokenizer, options.eos_token);  // fail before reading anything
+
+  const fs::path partial = fs::path(options.out.string() + ".partial");
+  fs::remove_all(partial);
+  fs::create_directories(partial);
+  try {
+    const fs::path scratch = CleanAndDedup(options, partial, report, progress).run();
+    check_survivors(options, report);
+
+    if (hooks.train) {
+      const auto train_start = Clock::now();
+      ScratchTrainSource corpus(scratch, progress);
+      tokenizer.train(corpus);
+      report.tokenizer_training_seconds = seconds_since(train_start);
+    }
+    const std::int32_t eos = eos_id(tokenizer, options.eos_token);
+    const TokenType type = token_type_for(tokenizer.vocab_size());
+    tokenize_to_shards(options, scratch, partial, tokenizer, eos, type, report, progress);
+    fs::remove(scratch);
+
+    const fs::path tokenizer_dir = partial / kDatasetTokenizerDir;
+    fs::create_directories(tokenizer_dir);
+    if (hooks.save) hooks.save(tokenizer_dir);
+    DatasetInfo& info = report.info;
+    info.created_by = std::string("anvil ") + ANVIL_VERSION_STRING;
+    info.token_type = type;
+    info.tokenizer = {hooks.plugin, tokenizer.vocab_size(), eos, options.eos_token,
+                      fingerprint_folder(tokenizer_dir)};
+    info.config_fingerprint = options.config_fingerprint;
+    report.total_seconds = seconds_since(start);
+    info.details_json = details_json(options, report);
+    write_dataset_info(partial, info);
+    replace_folder(partial, options.out);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove_all(partial, ignored);
+    throw;
+  }
+  return report;
+}
+
+}  // namespace anvil::core
