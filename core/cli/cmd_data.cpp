@@ -15,6 +15,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/resource.h>
+
 #include <iostream>
 #include <optional>
 
@@ -125,6 +127,9 @@ void print_report(const PrepareReport& report, const fs::path& dir, std::ostream
     out << name << ": " << format_count(split.documents) << " documents, "
         << format_count(split.tokens) << " tokens in " << split.shards.size()
         << (split.shards.size() == 1 ? " shard\n" : " shards\n");
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);  // ru_maxrss is in KiB on Linux
+  out << "peak memory: " << format_bytes(static_cast<double>(usage.ru_maxrss) * 1024) << "\n";
   const TokenizerIdentity& tokenizer = report.info.tokenizer;
   out << "tokenizer: " << tokenizer.plugin << " (vocabulary " << format_count(static_cast<std::uint64_t>(tokenizer.vocab_size))
       << ", " << to_string(report.info.token_type) << " tokens, end of document "
@@ -224,20 +229,12 @@ int prepare(const std::vector<std::string>& argv) {
 int run_data_inspect(const std::vector<std::string>& args);
 
 int run_data_command(const std::vector<std::string>& args) {
-  const std::string usage =
-      "usage: anvil data prepare|inspect [options]\n"
-      "  prepare  clean, deduplicate and tokenize a corpus into token shards\n"
-      "  inspect  counts, token histogram and sample windows of a prepared dataset\n"
-      "Run 'anvil data <action> --help' for its options.\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout) << usage;
-    return args.empty() ? kExitConfig : kExitOk;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "prepare") return prepare(rest);
-  if (args[0] == "inspect") return run_data_inspect(rest);
-  std::cerr << "anvil data: unknown action '" << args[0] << "'\n" << usage;
-  return kExitConfig;
+  return run_action("data", args,
+                    "usage: anvil data prepare|inspect [options]\n"
+                    "  prepare  clean, deduplicate and tokenize a corpus into token shards\n"
+                    "  inspect  counts, token histogram and sample windows of a prepared dataset\n"
+                    "Run 'anvil data <action> --help' for its options.\n",
+                    {{"prepare", prepare}, {"inspect", run_data_inspect}});
 }
 
 }  // namespace anvil::core

@@ -272,22 +272,13 @@ int decode(const std::vector<std::string>& args) {
 }  // namespace
 
 int run_tokenizer_command(const std::vector<std::string>& args) {
-  const std::string usage =
-      "usage: anvil tokenizer train|encode|decode [options]\n"
-      "  train    learn a vocabulary from a manifest's data or from files\n"
-      "  encode   text to token ids (stdin or files)\n"
-      "  decode   token ids to text\n"
-      "Run 'anvil tokenizer <action> --help' for its options.\n";
-  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
-    (args.empty() ? std::cerr : std::cout) << usage;
-    return args.empty() ? kExitConfig : kExitOk;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "train") return train(rest);
-  if (args[0] == "encode") return encode(rest);
-  if (args[0] == "decode") return decode(rest);
-  std::cerr << "anvil tokenizer: unknown action '" << args[0] << "'\n" << usage;
-  return kExitConfig;
+  return run_action("tokenizer", args,
+                    "usage: anvil tokenizer train|encode|decode [options]\n"
+                    "  train    learn a vocabulary from a manifest's data or from files\n"
+                    "  encode   text to token ids (stdin or files)\n"
+                    "  decode   token ids to text\n"
+                    "Run 'anvil tokenizer <action> --help' for its options.\n",
+                    {{"train", train}, {"encode", encode}, {"decode", decode}});
 }
 
 }  // namespace anvil::core

@@ -41,6 +41,19 @@ bool parse_command_line(const std::vector<std::string>& args, const std::string&
   return true;
 }
 
+int run_action(const std::string& command, const std::vector<std::string>& args,
+               const std::string& usage, const std::vector<Action>& actions) {
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    (args.empty() ? std::cerr : std::cout) << usage;
+    return args.empty() ? kExitConfig : kExitOk;
+  }
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  for (const Action& action : actions)
+    if (args[0] == action.name) return action.run(rest);
+  std::cerr << "anvil " << command << ": unknown action '" << args[0] << "'\n" << usage;
+  return kExitConfig;
+}
+
 std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
   std::vector<fs::path> paths;
   const toml::array* entries = manifest.root().at_path("plugins.paths").as_array();

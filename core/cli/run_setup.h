@@ -34,6 +34,18 @@ bool parse_command_line(const std::vector<std::string>& args, const std::string&
                         boost::program_options::variables_map& values,
                         const CommonOptions& common);
 
+/// One action of a command that has several (`anvil tokenizer train`).
+struct Action {
+  const char* name;
+  int (*run)(const std::vector<std::string>& args);
+};
+
+/// Runs the action `args[0]` names with the remaining arguments. `usage` (the actions, one
+/// line each) goes to stdout for --help (exit 0) and to stderr when no action is given or the
+/// action is unknown (exit 2).
+int run_action(const std::string& command, const std::vector<std::string>& args,
+               const std::string& usage, const std::vector<Action>& actions);
+
 /// The manifest's [plugins] paths, resolved with Manifest::resolve_path (entries that are
 /// not strings are left to validation to report).
 std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifest);

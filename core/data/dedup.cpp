@@ -13,9 +13,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <system_error>
+#include <tuple>
+#include <unordered_set>
 
 namespace anvil::core {
 namespace {
@@ -178,56 +182,6 @@ DocumentHash hash_document(std::string_view text) {
   return DocumentHash{hash.low64, hash.high64};
 }
 
-/// Open addressing with linear probing; an all-zero slot is empty, so the (astronomically
-/// unlikely) all-zero hash is remembered by a flag instead.
-struct ExactIndex::Table {
-  std::vector<DocumentHash> slots = std::vector<DocumentHash>(1024);
-  std::size_t size = 0;
-  bool has_zero = false;
-
-  bool insert_slot(const DocumentHash& hash) {
-    const std::size_t mask = slots.size() - 1;
-    for (std::size_t i = hash.low & mask;; i = (i + 1) & mask) {
-      if (slots[i] == hash) return false;
-      if (slots[i] == DocumentHash{}) {
-        slots[i] = hash;
-        return true;
-      }
-    }
-  }
-
-  void grow() {
-    std::vector<DocumentHash> old(slots.size() * 2);
-    old.swap(slots);
-    for (const DocumentHash& hash : old) {
-      if (!(hash == DocumentHash{})) insert_slot(hash);
-    }
-  }
-};
-
-ExactIndex::ExactIndex() : table_(std::make_unique<Table>()) {}
-ExactIndex::~ExactIndex() = default;
-
-bool ExactIndex::insert(const DocumentHash& hash) {
-  Table& table = *table_;
-  if (hash == DocumentHash{}) {
-    if (table.has_zero) return false;
-    table.has_zero = true;
-    ++table.size;
-    return true;
-  }
-  if ((table.size + 1) * 10 > table.slots.size() * 7) table.grow();
-  if (!table.insert_slot(hash)) return false;
-  ++table.size;
-  return true;
-}
-
-std::size_t ExactIndex::size() const noexcept { return table_->size; }
-
-std::size_t ExactIndex::memory_bytes() const noexcept {
-  return sizeof(Table) + table_->slots.capacity() * sizeof(DocumentHash);
-}
-
 // ---- MinHash -------------------------------------------------------------------------------
 
 MinHasher::MinHasher(int shingle, int permutations, std::uint64_t seed)
@@ -264,147 +218,31 @@ double estimated_jaccard(const std::uint32_t* a, const std::uint32_t* b, std::si
   return static_cast<double>(equal) / static_cast<double>(n);
 }
 
-// ---- near duplicates -----------------------------------------------------------------------
+// ---- duplicate finder ----------------------------------------------------------------------
 
 namespace {
 
-constexpr std::uint32_t kNoDocument = std::numeric_limits<std::uint32_t>::max();
+constexpr std::uint64_t kMaxDocuments = (std::uint64_t{1} << 32) - 2;  // ids fit in uint32
+constexpr std::uint64_t kBytesPerPartition = std::uint64_t{4} << 20;   // of corpus
+constexpr std::size_t kMaxPartitions = 256;                            // of each kind
+constexpr std::size_t kWriteBuffer = std::size_t{16} << 10;
 
-/// Multimap band key -> document: open addressing with linear probing over parallel arrays
-/// (12 bytes an entry). Equal keys sit in one probe run, so a lookup walks to the first empty
-/// slot.
-class BandTable {
- public:
-  void insert(std::uint64_t key, std::uint32_t document) {
-    if ((size_ + 1) * 10 > keys_.size() * 7) grow();
-    place(key, document);
-    ++size_;
-  }
-
-  void find(std::uint64_t key, std::vector<std::uint32_t>& documents) const {
-    const std::size_t mask = keys_.size() - 1;
-    for (std::size_t i = key & mask; documents_[i] != kNoDocument; i = (i + 1) & mask) {
-      if (keys_[i] == key) documents.push_back(documents_[i]);
-    }
-  }
-
-  std::size_t memory_bytes() const noexcept {
-    return keys_.capacity() * sizeof(std::uint64_t) + documents_.capacity() * sizeof(std::uint32_t);
-  }
-
- private:
-  std::vector<std::uint64_t> keys_ = std::vector<std::uint64_t>(1024);
-  std::vector<std::uint32_t> documents_ = std::vector<std::uint32_t>(1024, kNoDocument);
-  std::size_t size_ = 0;
-
-  void place(std::uint64_t key, std::uint32_t document) {
-    const std::size_t mask = keys_.size() - 1;
-    std::size_t i = key & mask;
-    while (documents_[i] != kNoDocument) i = (i + 1) & mask;
-    keys_[i] = key;
-    documents_[i] = document;
-  }
-
-  void grow() {
-    std::vector<std::uint64_t> old_keys(keys_.size() * 2);
-    std::vector<std::uint32_t> old_documents(documents_.size() * 2, kNoDocument);
-    old_keys.swap(keys_);
-    old_documents.swap(documents_);
-    for (std::size_t i = 0; i < old_keys.size(); ++i) {
-      if (old_documents[i] != kNoDocument) place(old_keys[i], old_documents[i]);
-    }
-  }
+/// One document's 128-bit hash, in an exact partition.
+struct ExactRecord {
+  std::uint64_t low;
+  std::uint64_t high;
+  std::uint32_t document;
+  std::uint32_t unused;  // written as zero: no uninitialized bytes go to the file
 };
 
-/// The signatures of stored documents: appended to a scratch file read back with pread, or in
-/// memory when there is no file.
-class SignatureStore {
- public:
-  SignatureStore(std::filesystem::path file, std::size_t length)
-      : path_(std::move(file)), length_(length) {
-    if (path_.empty()) return;
-    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd_ < 0) {
-      throw DataError("cannot create the near-duplicate scratch file '" + path_.string() +
-                      "': " + system_message(errno));
-    }
-  }
-
-  ~SignatureStore() {
-    if (fd_ < 0) return;
-    ::close(fd_);
-    std::error_code ignored;
-    std::filesystem::remove(path_, ignored);
-  }
-
-  SignatureStore(const SignatureStore&) = delete;
-  SignatureStore& operator=(const SignatureStore&) = delete;
-
-  std::size_t size() const noexcept { return count_; }
-
-  void append(const std::uint32_t* signature) {
-    if (fd_ < 0) {
-      memory_.insert(memory_.end(), signature, signature + length_);
-    } else {
-      write_at(signature, offset_of(count_));
-    }
-    ++count_;
-  }
-
-  /// The stored signature of `document`; `buffer` holds it when it comes from the file.
-  const std::uint32_t* get(std::uint32_t document, std::vector<std::uint32_t>& buffer) const {
-    if (fd_ < 0) return memory_.data() + std::size_t{document} * length_;
-    buffer.resize(length_);
-    read_at(buffer.data(), offset_of(document));
-    return buffer.data();
-  }
-
-  std::size_t memory_bytes() const noexcept { return memory_.capacity() * sizeof(std::uint32_t); }
-
- private:
-  std::filesystem::path path_;
-  std::size_t length_;
-  int fd_ = -1;
-  std::size_t count_ = 0;
-  std::vector<std::uint32_t> memory_;
-
-  off_t offset_of(std::size_t document) const {
-    return static_cast<off_t>(document * length_ * sizeof(std::uint32_t));
-  }
-
-  void write_at(const std::uint32_t* signature, off_t offset) {
-    const char* data = reinterpret_cast<const char*>(signature);
-    std::size_t left = length_ * sizeof(std::uint32_t);
-    while (left > 0) {
-      const ssize_t written = ::pwrite(fd_, data, left, offset);
-      if (written < 0 && errno == EINTR) continue;
-      if (written <= 0) {
-        throw DataError("cannot write the near-duplicate scratch file '" + path_.string() +
-                        "': " + system_message(written < 0 ? errno : EIO),
-                        "check the free space of its folder");
-      }
-      data += written;
-      offset += written;
-      left -= static_cast<std::size_t>(written);
-    }
-  }
-
-  void read_at(std::uint32_t* signature, off_t offset) const {
-    char* data = reinterpret_cast<char*>(signature);
-    std::size_t left = length_ * sizeof(std::uint32_t);
-    while (left > 0) {
-      const ssize_t got = ::pread(fd_, data, left, offset);
-      if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) {
-        throw DataError("cannot read back the near-duplicate scratch file '" + path_.string() +
-                        "': " + (got < 0 ? system_message(errno) : "it is shorter than written"));
-      }
-      data += got;
-      offset += got;
-      left -= static_cast<std::size_t>(got);
-    }
-  }
+/// One document's key in one LSH band, in a band partition.
+struct BandRecord {
+  std::uint64_t key;
+  std::uint32_t document;
+  std::uint32_t band;
 };
+
+static_assert(sizeof(ExactRecord) == 24 && sizeof(BandRecord) == 16, "records are padded");
 
 void check_lsh_options(int permutations, int bands, double threshold) {
   if (permutations < 1) {
@@ -425,97 +263,297 @@ void check_lsh_options(int permutations, int bands, double threshold) {
   }
 }
 
-}  // namespace
+/// log2 of the number of partitions of each kind: one per 4 MiB of corpus, rounded up to a
+/// power of two, from 1 to 256.
+int partition_bits(std::uint64_t expected_bytes) {
+  const std::uint64_t wanted = expected_bytes / kBytesPerPartition;
+  int bits = 0;
+  while ((std::uint64_t{1} << bits) < wanted && (std::size_t{1} << bits) < kMaxPartitions) ++bits;
+  return bits;
+}
 
-struct NearDuplicateIndex::Impl {
-  std::size_t permutations;
-  std::size_t bands;
-  std::size_t rows;
-  double threshold;
-  BandTable table;
-  SignatureStore signatures;
-  std::uint64_t candidates_checked = 0;
-  // Reused across calls: one thread fills the index.
-  std::vector<std::uint64_t> keys;
-  std::vector<std::uint32_t> candidates;
-  std::vector<std::uint32_t> stored;
+/// The partition of a well-mixed 64-bit value: its top `bits` bits.
+std::size_t partition_of(std::uint64_t mixed, int bits) {
+  return bits == 0 ? 0 : static_cast<std::size_t>(mixed >> (64 - bits));
+}
 
-  Impl(int permutation_count, int band_count, double min_jaccard, std::filesystem::path scratch)
-      : permutations(static_cast<std::size_t>(permutation_count)),
-        bands(static_cast<std::size_t>(band_count)),
-        rows(permutations / bands),
-        threshold(min_jaccard),
-        signatures(std::move(scratch), permutations) {}
-
-  void band_keys(const std::uint32_t* signature) {
-    keys.resize(bands);
-    for (std::size_t band = 0; band < bands; ++band) {
-      keys[band] = XXH3_64bits_withSeed(signature + band * rows, rows * sizeof(std::uint32_t),
-                                        band);
+/// A scratch file in the work folder: appended through a small buffer with write(2), read
+/// back with pread(2), removed on destruction.
+class ScratchFile {
+ public:
+  explicit ScratchFile(std::filesystem::path path) : path_(std::move(path)) {
+    fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      const int error = errno;
+      throw DataError("cannot create the deduplication scratch file '" + path_.string() +
+                          "': " + system_message(error),
+                      error == EMFILE || error == ENFILE
+                          ? "raise the limit of open files (ulimit -n): deduplication keeps up "
+                            "to 513 files open"
+                          : "check that the work folder exists and is writable");
     }
   }
 
-  /// Documents sharing a band, each once, oldest first.
-  void collect_candidates() {
-    candidates.clear();
-    for (const std::uint64_t key : keys) table.find(key, candidates);
-    std::sort(candidates.begin(), candidates.end());
-    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  ~ScratchFile() {
+    ::close(fd_);
+    std::error_code ignored;
+    std::filesystem::remove(path_, ignored);
   }
 
-  bool confirmed(const std::uint32_t* signature) {
-    for (const std::uint32_t document : candidates) {
-      ++candidates_checked;
-      const std::uint32_t* other = signatures.get(document, stored);
-      if (estimated_jaccard(other, signature, permutations) >= threshold) return true;
+  ScratchFile(const ScratchFile&) = delete;
+  ScratchFile& operator=(const ScratchFile&) = delete;
+
+  /// Bytes appended so far, flushed or not.
+  std::uint64_t size() const noexcept { return size_; }
+
+  void append(const void* data, std::size_t bytes) {
+    if (buffer_.empty()) buffer_.resize(kWriteBuffer);  // files never appended to take none
+    if (used_ + bytes > buffer_.size()) {
+      flush();
+      if (bytes > buffer_.size()) {
+        write_all(static_cast<const char*>(data), bytes);
+        size_ += bytes;
+        return;
+      }
     }
-    return false;
+    std::memcpy(buffer_.data() + used_, data, bytes);
+    used_ += bytes;
+    size_ += bytes;
   }
 
-  void store(const std::uint32_t* signature) {
-    if (signatures.size() >= kNoDocument) {
-      throw DataError("near-duplicate detection holds at most " + std::to_string(kNoDocument) +
-                      " documents", "split the corpus, or turn near-duplicate detection off");
+  /// Writes the buffer out and, with `release`, frees it (no more appends are coming).
+  void flush(bool release = false) {
+    write_all(buffer_.data(), used_);
+    used_ = 0;
+    if (release) std::vector<char>().swap(buffer_);
+  }
+
+  /// Reads `bytes` at `offset` of the flushed contents.
+  void read_at(void* out, std::size_t bytes, std::uint64_t offset) const {
+    char* data = static_cast<char*>(out);
+    while (bytes > 0) {
+      const ssize_t got = ::pread(fd_, data, bytes, static_cast<off_t>(offset));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        throw DataError("cannot read back the deduplication scratch file '" + path_.string() +
+                        "': " + (got < 0 ? system_message(errno) : "it is shorter than written"));
+      }
+      data += got;
+      offset += static_cast<std::uint64_t>(got);
+      bytes -= static_cast<std::size_t>(got);
     }
-    const auto document = static_cast<std::uint32_t>(signatures.size());
-    signatures.append(signature);
-    for (const std::uint64_t key : keys) table.insert(key, document);
+  }
+
+  /// The whole file as records of type T (`records` is reused: its capacity stays).
+  template <class T>
+  void read_all(std::vector<T>& records) const {
+    records.resize(static_cast<std::size_t>(size_ / sizeof(T)));
+    read_at(records.data(), records.size() * sizeof(T), 0);
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::vector<char> buffer_;
+  std::size_t used_ = 0;
+  std::uint64_t size_ = 0;
+
+  void write_all(const char* data, std::size_t bytes) {
+    while (bytes > 0) {
+      const ssize_t written = ::write(fd_, data, bytes);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) {
+        throw DataError("cannot write the deduplication scratch file '" + path_.string() +
+                            "': " + system_message(written < 0 ? errno : EIO),
+                        "check the free space of its folder: deduplication writes up to 24 + 16 * "
+                        "bands + 4 * permutations bytes a document there");
+      }
+      data += written;
+      bytes -= static_cast<std::size_t>(written);
+    }
   }
 };
 
-NearDuplicateIndex::NearDuplicateIndex(int permutations, int bands, double threshold,
-                                       std::filesystem::path scratch_file) {
-  check_lsh_options(permutations, bands, threshold);
-  impl_ = std::make_unique<Impl>(permutations, bands, threshold, std::move(scratch_file));
+using ScratchFiles = std::vector<std::unique_ptr<ScratchFile>>;
+
+/// `count` files "dedup-<kind>-000.bin", ... in `folder`.
+ScratchFiles create_partitions(const std::filesystem::path& folder, const char* kind,
+                               std::size_t count) {
+  ScratchFiles files;
+  files.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "dedup-%s-%03zu.bin", kind, i);
+    files.push_back(std::make_unique<ScratchFile>(folder / name));
+  }
+  return files;
 }
 
-NearDuplicateIndex::~NearDuplicateIndex() = default;
+}  // namespace
 
-bool NearDuplicateIndex::check_and_insert(const std::vector<std::uint32_t>& signature) {
+struct DuplicateFinder::Impl {
+  DedupOptions options;
+  std::size_t permutations = 0;
+  std::size_t rows = 0;  // per band
+  int bits = 0;          // log2 of the partitions of each kind
+  ScratchFiles exact_files, band_files;
+  std::unique_ptr<ScratchFile> signatures;
+  std::uint64_t documents = 0;
+  bool resolved = false;
+
+  Impl(const DedupOptions& dedup, const std::filesystem::path& work_dir,
+       std::uint64_t expected_bytes)
+      : options(dedup), bits(partition_bits(expected_bytes)) {
+    const std::size_t partitions = std::size_t{1} << bits;
+    if (options.exact) exact_files = create_partitions(work_dir, "exact", partitions);
+    if (options.near) {
+      permutations = static_cast<std::size_t>(options.permutations);
+      rows = permutations / static_cast<std::size_t>(options.bands);
+      band_files = create_partitions(work_dir, "band", partitions);
+      signatures = std::make_unique<ScratchFile>(work_dir / "dedup-signatures.bin");
+    }
+  }
+
+  std::uint64_t signature_offset(std::uint32_t document) const {
+    return std::uint64_t{document} * permutations * sizeof(std::uint32_t);
+  }
+
+  void flush() {
+    for (auto& file : exact_files) file->flush(true);
+    for (auto& file : band_files) file->flush(true);
+    if (signatures) signatures->flush(true);
+  }
+
+  /// In each group of equal hashes, every document but the first is an exact duplicate.
+  void sweep_exact(Result& result) {
+    std::vector<ExactRecord> records;
+    for (const auto& file : exact_files) {
+      file->read_all(records);
+      result.largest_partition_bytes =
+          std::max(result.largest_partition_bytes, records.size() * sizeof(ExactRecord));
+      std::sort(records.begin(), records.end(), [](const ExactRecord& a, const ExactRecord& b) {
+        return std::tie(a.low, a.high, a.document) < std::tie(b.low, b.high, b.document);
+      });
+      for (std::size_t i = 1; i < records.size(); ++i) {
+        if (records[i].low == records[i - 1].low && records[i].high == records[i - 1].high) {
+          result.verdicts[records[i].document] = Verdict::exact_duplicate;
+        }
+      }
+    }
+  }
+
+  /// In each group of documents sharing a band key, exact duplicates left out, every later
+  /// document similar enough to the first is a near duplicate. A pair found dissimilar is not
+  /// compared again in the same partition (pairs sharing several bands meet several times).
+  void sweep_near(Result& result) {
+    std::vector<BandRecord> records;
+    std::unordered_set<std::uint64_t> dissimilar;  // (reference << 32 | document), this partition
+    std::vector<std::uint32_t> reference(permutations), candidate(permutations);
+    const auto before = [](const BandRecord& a, const BandRecord& b) {
+      return std::tie(a.band, a.key, a.document) < std::tie(b.band, b.key, b.document);
+    };
+    for (const auto& file : band_files) {
+      file->read_all(records);
+      result.largest_partition_bytes =
+          std::max(result.largest_partition_bytes, records.size() * sizeof(BandRecord));
+      std::sort(records.begin(), records.end(), before);
+      dissimilar.clear();
+      for (std::size_t begin = 0, end = 0; begin < records.size(); begin = end) {
+        end = begin + 1;
+        while (end < records.size() && records[end].band == records[begin].band &&
+               records[end].key == records[begin].key) {
+          ++end;
+        }
+        if (end - begin < 2) continue;  // most groups: a key of one document
+        std::size_t first = begin;
+        while (first < end && result.verdicts[records[first].document] ==
+                                  Verdict::exact_duplicate) {
+          ++first;
+        }
+        bool have_reference = false;
+        for (std::size_t i = first + 1; i < end; ++i) {
+          const std::uint32_t document = records[i].document;
+          if (result.verdicts[document] != Verdict::keep) continue;
+          const std::uint64_t pair = std::uint64_t{records[first].document} << 32 | document;
+          if (dissimilar.count(pair) != 0) continue;
+          if (!have_reference) {
+            signatures->read_at(reference.data(), permutations * sizeof(std::uint32_t),
+                                signature_offset(records[first].document));
+            have_reference = true;
+          }
+          ++result.candidates_checked;
+          signatures->read_at(candidate.data(), permutations * sizeof(std::uint32_t),
+                              signature_offset(document));
+          if (estimated_jaccard(reference.data(), candidate.data(), permutations) >=
+              options.threshold) {
+            result.verdicts[document] = Verdict::near_duplicate;
+          } else {
+            dissimilar.insert(pair);
+          }
+        }
+      }
+    }
+  }
+};
+
+DuplicateFinder::DuplicateFinder(const DedupOptions& options, std::filesystem::path work_dir,
+                                 std::uint64_t expected_bytes) {
+  if (options.near) check_lsh_options(options.permutations, options.bands, options.threshold);
+  impl_ = std::make_unique<Impl>(options, work_dir, expected_bytes);
+}
+
+DuplicateFinder::~DuplicateFinder() = default;
+
+void DuplicateFinder::add(const DocumentHash& hash, const std::vector<std::uint32_t>& signature) {
   Impl& impl = *impl_;
-  if (signature.size() != impl.permutations) {
+  if (impl.resolved) throw Error("a document was added to a resolved duplicate finder");
+  if (impl.options.near && signature.size() != impl.permutations) {
     throw Error("a MinHash signature of " + std::to_string(signature.size()) +
-                " values was given to a near-duplicate index of " +
+                " values was given to a duplicate finder of " +
                 std::to_string(impl.permutations) + " permutations");
   }
-  impl.band_keys(signature.data());
-  impl.collect_candidates();
-  if (impl.confirmed(signature.data())) return true;
-  impl.store(signature.data());
-  return false;
+  if (impl.documents >= kMaxDocuments) {
+    throw DataError("deduplication handles at most " + std::to_string(kMaxDocuments) +
+                        " documents",
+                    "split the corpus, or turn deduplication off");
+  }
+  const auto document = static_cast<std::uint32_t>(impl.documents);
+  if (impl.options.exact) {
+    std::uint64_t state = hash.low;  // splitmix64 is a bijection: equal hashes stay together
+    const ExactRecord record{hash.low, hash.high, document, 0};
+    impl.exact_files[partition_of(splitmix64(state), impl.bits)]->append(&record, sizeof record);
+  }
+  if (impl.options.near) {
+    const std::size_t bands = static_cast<std::size_t>(impl.options.bands);
+    const std::size_t band_bytes = impl.rows * sizeof(std::uint32_t);
+    for (std::size_t band = 0; band < bands; ++band) {
+      const BandRecord record{
+          XXH3_64bits_withSeed(signature.data() + band * impl.rows, band_bytes, band), document,
+          static_cast<std::uint32_t>(band)};
+      impl.band_files[partition_of(record.key, impl.bits)]->append(&record, sizeof record);
+    }
+    impl.signatures->append(signature.data(), signature.size() * sizeof(std::uint32_t));
+  }
+  ++impl.documents;
 }
 
-std::size_t NearDuplicateIndex::size() const noexcept { return impl_->signatures.size(); }
+std::uint64_t DuplicateFinder::documents() const noexcept { return impl_->documents; }
 
-std::uint64_t NearDuplicateIndex::candidates_checked() const noexcept {
-  return impl_->candidates_checked;
-}
-
-std::size_t NearDuplicateIndex::memory_bytes() const noexcept {
-  const Impl& impl = *impl_;
-  return impl.table.memory_bytes() + impl.signatures.memory_bytes() +
-         (impl.keys.capacity() * sizeof(std::uint64_t)) +
-         (impl.candidates.capacity() + impl.stored.capacity()) * sizeof(std::uint32_t);
+DuplicateFinder::Result DuplicateFinder::resolve() {
+  Impl& impl = *impl_;
+  if (impl.resolved) throw Error("a duplicate finder resolves its documents once only");
+  impl.resolved = true;
+  impl.flush();
+  Result result;
+  result.verdicts.assign(static_cast<std::size_t>(impl.documents), Verdict::keep);
+  if (impl.options.exact || impl.options.near) result.partitions = std::size_t{1} << impl.bits;
+  impl.sweep_exact(result);
+  if (impl.options.near) impl.sweep_near(result);
+  for (const Verdict verdict : result.verdicts) {
+    result.exact += verdict == Verdict::exact_duplicate;
+    result.near += verdict == Verdict::near_duplicate;
+  }
+  return result;
 }
 
 }  // namespace anvil::core

@@ -2,7 +2,7 @@
 // Stage 2 of `anvil data prepare`: exact duplicates (128-bit hash of the cleaned text) and
 // near duplicates (MinHash signatures over word shingles, banded LSH, candidates confirmed by
 // their estimated Jaccard similarity). The first occurrence is kept. Hashing is thread-safe;
-// the indexes are filled by one thread, in document order, so the result never depends on the
+// documents are added by one thread, in document order, so the result never depends on the
 // number of workers.
 
 #include <cstddef>
@@ -33,20 +33,6 @@ struct DocumentHash {
 };
 DocumentHash hash_document(std::string_view text);
 
-/// Set of document hashes: insert() is true for a hash not seen before.
-class ExactIndex {
- public:
-  ExactIndex();
-  ~ExactIndex();
-  bool insert(const DocumentHash& hash);
-  std::size_t size() const noexcept;
-  std::size_t memory_bytes() const noexcept;
-
- private:
-  struct Table;
-  std::unique_ptr<Table> table_;
-};
-
 /// MinHash signatures of documents.
 class MinHasher {
  public:
@@ -68,25 +54,45 @@ class MinHasher {
 /// Jaccard similarity of the shingle sets.
 double estimated_jaccard(const std::uint32_t* a, const std::uint32_t* b, std::size_t n);
 
-/// Banded LSH over the signatures of kept documents.
-///
-/// RAM holds only the band keys (about 12 bytes per band per kept document); the signatures
-/// themselves, needed to confirm a candidate, are appended to `scratch_file` when one is given
-/// (read back with pread), else kept in memory.
-class NearDuplicateIndex {
+/// Finds exact and near duplicates among documents added in order (ids 0, 1, 2, ...) with
+/// memory that does not grow with the corpus, beyond one byte per document: each document's
+/// 128-bit hash and LSH band keys are appended to partition files, and its signature to a
+/// signature file, in `work_dir`; resolve() then loads one partition at a time.
+class DuplicateFinder {
  public:
-  NearDuplicateIndex(int permutations, int bands, double threshold,
-                     std::filesystem::path scratch_file = {});
-  ~NearDuplicateIndex();
+  /// `expected_bytes` is the corpus size, which sets the number of partitions (more for larger
+  /// corpora, so that one partition stays a few megabytes). Throws Error for inconsistent
+  /// options (bands not dividing permutations, threshold outside [0, 1]) and DataError when the
+  /// files cannot be created.
+  DuplicateFinder(const DedupOptions& options, std::filesystem::path work_dir,
+                  std::uint64_t expected_bytes);
+  /// Removes its files.
+  ~DuplicateFinder();
+  DuplicateFinder(const DuplicateFinder&) = delete;
+  DuplicateFinder& operator=(const DuplicateFinder&) = delete;
 
-  /// True when a stored signature shares a band with `signature` and their
-  /// estimated_jaccard() is at least the threshold (the document is a near duplicate and is
-  /// not stored); otherwise stores it and returns false.
-  bool check_and_insert(const std::vector<std::uint32_t>& signature);
+  /// Adds the next document. `signature` (options.permutations values) is ignored, and may be
+  /// empty, when near-duplicate detection is off.
+  void add(const DocumentHash& hash, const std::vector<std::uint32_t>& signature);
+  std::uint64_t documents() const noexcept;
 
-  std::size_t size() const noexcept;              ///< signatures stored
-  std::uint64_t candidates_checked() const noexcept;  ///< band matches confirmed or refuted
-  std::size_t memory_bytes() const noexcept;
+  enum class Verdict : std::uint8_t { keep, exact_duplicate, near_duplicate };
+  struct Result {
+    std::vector<Verdict> verdicts;  ///< one per document, in the order they were added
+    std::uint64_t exact = 0;
+    std::uint64_t near = 0;
+    std::uint64_t candidates_checked = 0;  ///< signature comparisons made
+    std::size_t partitions = 0;
+    std::size_t largest_partition_bytes = 0;  ///< the most memory one partition took
+  };
+
+  /// Decides every document, once, after the last add(). In each group of equal hashes every
+  /// document but the first is an exact duplicate (with options.exact). In each group of
+  /// documents sharing an LSH band key, exact duplicates left out, every document whose
+  /// estimated Jaccard similarity with the group's first document reaches the threshold is a
+  /// near duplicate (with options.near). So a document is only removed for an earlier one, and
+  /// the first document of every cluster is kept.
+  Result resolve();
 
  private:
   struct Impl;

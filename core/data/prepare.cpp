@@ -38,8 +38,15 @@ struct Pending {
   std::vector<std::uint32_t> signature;
 };
 
-// Pass 1: stream every input through the cleaner and the deduplication indexes, writing the
-// survivors to the scratch file.
+std::uint64_t input_bytes(const PrepareOptions& options) {
+  std::uint64_t bytes = 0;
+  for (const auto* list : {&options.train_inputs, &options.valid_inputs})
+    for (const fs::path& file : *list) bytes += fs::file_size(file);
+  return bytes;
+}
+
+// Pass 1: stream every input through the cleaner into the scratch file, hashing each cleaned
+// document for the duplicate finder, which decides at the end.
 class CleanAndDedup {
  public:
   CleanAndDedup(const PrepareOptions& options, const fs::path& work_dir, PrepareReport& report,
@@ -48,22 +55,31 @@ class CleanAndDedup {
         report_(report),
         progress_(progress),
         cleaner_(options.clean),
-        scratch_(work_dir / "documents.scratch") {
-    if (options.dedup.near) {
+        scratch_(work_dir / "documents.scratch"),
+        total_bytes_(input_bytes(options)),
+        finder_(options.dedup, work_dir, total_bytes_) {
+    if (options.dedup.near)
       hasher_.emplace(options.dedup.shingle, options.dedup.permutations, options.dedup.seed);
-      near_.emplace(options.dedup.permutations, options.dedup.bands, options.dedup.threshold,
-                    work_dir / "minhash.scratch");
-    }
-    for (const auto* list : {&options.train_inputs, &options.valid_inputs})
-      for (const fs::path& file : *list) total_bytes_ += fs::file_size(file);
   }
 
-  fs::path run() {
+  // Reads everything, then decides which documents are duplicates.
+  CleanedCorpus run() {
     read_group(options_.train_inputs, /*valid_group=*/false);
     read_group(options_.valid_inputs, /*valid_group=*/true);
     scratch_.finish();
-    report_.near_candidates = near_ ? near_->candidates_checked() : 0;
-    return scratch_.path();
+    const auto start = Clock::now();
+    DuplicateFinder::Result result = finder_.resolve();
+    report_.dedup.seconds += seconds_since(start);
+    report_.exact_duplicates = result.exact;
+    report_.near_duplicates = result.near;
+    report_.near_candidates = result.candidates_checked;
+    CleanedCorpus corpus{scratch_.path(), std::move(result.verdicts), std::move(valid_)};
+    for (std::size_t i = 0; i < corpus.verdicts.size(); ++i) {
+      if (corpus.verdicts[i] != DuplicateFinder::Verdict::keep) continue;
+      (corpus.valid[i] ? report_.valid_documents : report_.train_documents) += 1;
+    }
+    report_.dedup.documents_out = report_.train_documents + report_.valid_documents;
+    return corpus;
   }
 
  private:
@@ -119,32 +135,24 @@ class CleanAndDedup {
       document.hash = hash_document(document.text);
       if (hasher_) hasher_->signature(document.text, document.signature);
     });
-    for (Pending& document : batch) decide(document, valid_group);
+    for (Pending& document : batch) record(document, valid_group);
     report_.dedup.seconds += seconds_since(start);
   }
 
-  // The order-dependent part, on one thread: the first copy of a document wins.
-  void decide(const Pending& document, bool valid_group) {
+  // On one thread, in document order: document ids, and so every later decision, do not
+  // depend on the number of workers.
+  void record(const Pending& document, bool valid_group) {
     report_.clean_counts.add(document.cleaned);
     if (document.cleaned.rejection != Rejection::kept) return;
     report_.clean.documents_out += 1;
     report_.clean.bytes_out += document.text.size();
     report_.dedup.documents_in += 1;
     report_.dedup.bytes_in += document.text.size();
-    if (options_.dedup.exact && !exact_.insert(document.hash)) {
-      report_.exact_duplicates += 1;
-      return;
-    }
-    if (near_ && near_->check_and_insert(document.signature)) {
-      report_.near_duplicates += 1;
-      return;
-    }
-    report_.dedup.documents_out += 1;
-    report_.dedup.bytes_out += document.text.size();
+    finder_.add(document.hash, document.signature);
     const bool valid = valid_group || (options_.valid_inputs.empty() &&
                                        in_valid_split(document.hash, options_.valid_fraction));
+    valid_.push_back(valid);
     scratch_.append(valid ? ScratchSplit::valid : ScratchSplit::train, document.text);
-    (valid ? report_.valid_documents : report_.train_documents) += 1;
   }
 
   const PrepareOptions& options_;
@@ -152,10 +160,10 @@ class CleanAndDedup {
   const PrepareProgress& progress_;
   Cleaner cleaner_;
   std::optional<MinHasher> hasher_;
-  ExactIndex exact_;
-  std::optional<NearDuplicateIndex> near_;
   ScratchWriter scratch_;
-  std::uint64_t total_bytes_ = 0;
+  std::uint64_t total_bytes_;
+  DuplicateFinder finder_;
+  std::vector<bool> valid_;  // per cleaned document
   std::uint64_t done_bytes_ = 0;
 };
 
@@ -207,11 +215,12 @@ std::int32_t eos_id(const Tokenizer& tokenizer, const std::string& eos_token) {
 
 // Pass 2: tokenize the scratch file's documents in parallel batches and write the shards in
 // document order.
-void tokenize_to_shards(const PrepareOptions& options, const fs::path& scratch,
+void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corpus,
                         const fs::path& work_dir, const Tokenizer& tokenizer, std::int32_t eos,
                         TokenType type, PrepareReport& report, const PrepareProgress& progress) {
   const auto start = Clock::now();
-  ScratchReader reader(scratch);
+  ScratchReader reader(corpus.scratch);
+  std::uint64_t document = 0;
   ShardWriter train(work_dir, "train", type, options.shard_tokens);
   ShardWriter valid(work_dir, "valid", type, options.shard_tokens);
   std::vector<std::string> texts;
@@ -223,7 +232,9 @@ void tokenize_to_shards(const PrepareOptions& options, const fs::path& scratch,
     ScratchSplit split{};
     std::string text;
     while (bytes < options.batch_bytes && reader.next(split, text)) {
+      if (corpus.verdicts[document++] != DuplicateFinder::Verdict::keep) continue;
       bytes += text.size();
+      report.dedup.bytes_out += text.size();
       report.tokenize.bytes_in += text.size();
       texts.push_back(std::move(text));
       splits.push_back(split);
@@ -311,19 +322,19 @@ PrepareReport prepare_dataset(const PrepareOptions& options, const TokenizerHook
   fs::remove_all(partial);
   fs::create_directories(partial);
   try {
-    const fs::path scratch = CleanAndDedup(options, partial, report, progress).run();
+    const CleanedCorpus corpus = CleanAndDedup(options, partial, report, progress).run();
     check_survivors(options, report);
 
     if (hooks.train) {
       const auto train_start = Clock::now();
-      ScratchTrainSource corpus(scratch, progress);
-      tokenizer.train(corpus);
+      ScratchTrainSource training(corpus, progress);
+      tokenizer.train(training);
       report.tokenizer_training_seconds = seconds_since(train_start);
     }
     const std::int32_t eos = eos_id(tokenizer, options.eos_token);
     const TokenType type = token_type_for(tokenizer.vocab_size());
-    tokenize_to_shards(options, scratch, partial, tokenizer, eos, type, report, progress);
-    fs::remove(scratch);
+    tokenize_to_shards(options, corpus, partial, tokenizer, eos, type, report, progress);
+    fs::remove(corpus.scratch);
 
     const fs::path tokenizer_dir = partial / kDatasetTokenizerDir;
     fs::create_directories(tokenizer_dir);

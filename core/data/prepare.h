@@ -1,15 +1,15 @@
 #pragma once
 // `anvil data prepare`: raw text in, token shards out, in three stages.
 //
-//   pass 1  read → clean (stage 1) → deduplicate (stage 2) → cleaned documents in a scratch
-//           file, each tagged train or valid
+//   pass 1  read → clean (stage 1) → hash for deduplication (stage 2) → cleaned documents in a
+//           scratch file, each tagged train or valid; then the duplicate finder decides
 //           (the tokenizer is trained here on the cleaned training documents, if it must be)
 //   pass 2  scratch file → tokenize (stage 3) → shards, dataset.json
 //
 // Documents move in batches: workers clean, hash and tokenize a batch in parallel, one thread
 // makes the order-dependent decisions (which copy of a duplicate is kept, the shard order), so
-// the output is byte-identical for any number of workers. Memory is bounded by the batch size
-// plus the deduplication index (bytes per kept document, not per byte of text).
+// the output is byte-identical for any number of workers. Memory is bounded by the batch size,
+// one partition of the duplicate finder (its records wait on disk) and two bytes per document.
 
 #include "data/cleaner.h"
 #include "data/dedup.h"

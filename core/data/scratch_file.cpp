@@ -60,8 +60,8 @@ bool ScratchReader::next(ScratchSplit& split, std::string& text) {
   return true;
 }
 
-ScratchTrainSource::ScratchTrainSource(const fs::path& path, const PrepareProgress& progress)
-    : reader_(path), progress_(progress) {}
+ScratchTrainSource::ScratchTrainSource(const CleanedCorpus& corpus, const PrepareProgress& progress)
+    : corpus_(corpus), reader_(corpus.scratch), progress_(progress) {}
 
 bool ScratchTrainSource::next(std::string& document) {
   ScratchSplit split{};
@@ -70,7 +70,8 @@ bool ScratchTrainSource::next(std::string& document) {
       progress_("train tokenizer", reader_.bytes_read(), reader_.total_bytes());
       next_report_ = reader_.bytes_read() + kBufferBytes;
     }
-    if (split == ScratchSplit::train) return true;
+    const bool kept = corpus_.verdicts[document_++] == DuplicateFinder::Verdict::keep;
+    if (kept && split == ScratchSplit::train) return true;
   }
   if (progress_) progress_("train tokenizer", reader_.bytes_read(), reader_.total_bytes());
   return false;

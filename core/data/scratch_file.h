@@ -2,6 +2,7 @@
 // The cleaned, deduplicated documents between the two passes of `anvil data prepare`, on disk
 // rather than in memory: records of [split: 1 byte][length: 4 bytes LE][text].
 
+#include "data/dedup.h"
 #include "data/prepare.h"
 
 #include <cstdint>
@@ -44,14 +45,24 @@ class ScratchReader {
   std::uint64_t total_bytes_ = 0;
 };
 
-/// The training documents of a scratch file, for training the tokenizer on cleaned text.
+/// The outcome of pass 1: every cleaned document in the scratch file, and for each (by
+/// position) whether it is a duplicate and whether it belongs to the validation split.
+struct CleanedCorpus {
+  std::filesystem::path scratch;
+  std::vector<DuplicateFinder::Verdict> verdicts;
+  std::vector<bool> valid;
+};
+
+/// The kept training documents of a cleaned corpus, for training the tokenizer on them.
 class ScratchTrainSource final : public TextSource {
  public:
-  ScratchTrainSource(const std::filesystem::path& path, const PrepareProgress& progress);
+  ScratchTrainSource(const CleanedCorpus& corpus, const PrepareProgress& progress);
   bool next(std::string& document) override;
 
  private:
+  const CleanedCorpus& corpus_;
   ScratchReader reader_;
+  std::uint64_t document_ = 0;
   const PrepareProgress& progress_;
   std::uint64_t next_report_ = 0;
 };

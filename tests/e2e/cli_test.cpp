@@ -14,27 +14,11 @@
 #include <vector>
 #include <string>
 
+using anvil::test::has_row;
 using anvil::test::run_anvil;
 using Catch::Matchers::Contains;
 
 namespace {
-// True when some line of `text` starts with `cells`, in order, separated by whitespace.
-bool has_row(const std::string& text, const std::vector<std::string>& cells) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    bool match = true;
-    for (const std::string& cell : cells) {
-      std::string word;
-      if (!(words >> word) || word != cell) {
-        match = false;
-        break;
-      }
-    }
-    if (match) return true;
-  }
-  return false;
-}
 
 const std::string kSource = ANVIL_SOURCE_DIR;
 const std::string kConfigs = kSource + "/configs";

@@ -13,6 +13,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using anvil::test::has_row;
 using anvil::test::run_anvil;
 using Catch::Matchers::Contains;
 
@@ -20,24 +21,6 @@ namespace {
 
 const std::string kData = std::string(ANVIL_SOURCE_DIR) + "/tests/fixtures/data";
 const std::string kManifest = kData + "/prepare.toml";
-
-// True when some line of `text` is `cells` separated by whitespace (a prefix of the line).
-bool has_row(const std::string& text, const std::vector<std::string>& cells) {
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) {
-    std::istringstream words(line);
-    bool match = true;
-    for (const std::string& cell : cells) {
-      std::string word;
-      if (!(words >> word) || word != cell) {
-        match = false;
-        break;
-      }
-    }
-    if (match) return true;
-  }
-  return false;
-}
 
 std::string read_file(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);

@@ -55,4 +55,21 @@ std::string write_temp_file(const std::string& name, const std::string& text) {
   return path.string();
 }
 
+bool has_row(const std::string& text, const std::vector<std::string>& cells) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream words(line);
+    bool match = true;
+    for (const std::string& cell : cells) {
+      std::string word;
+      if (!(words >> word) || word != cell) {
+        match = false;
+        break;
+      }
+    }
+    if (match) return true;
+  }
+  return false;
+}
+
 }  // namespace anvil::test

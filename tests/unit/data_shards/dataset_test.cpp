@@ -1,5 +1,6 @@
 #include "data/dataset.h"
 
+#include "support/data_error.h"
 #include "support/temp_dir.h"
 #include "support/test_tokenizer_folder.h"
 
@@ -14,6 +15,7 @@
 #include <vector>
 
 using namespace anvil::core;
+using anvil::test::data_error;
 using anvil::test::write_test_tokenizer;
 namespace fs = std::filesystem;
 
@@ -55,16 +57,6 @@ void write_dataset(const fs::path& dir, const Documents& train, TokenType type, 
   write_dataset_info(dir, info);
 }
 
-template <class F>
-std::string data_error(F action) {
-  try {
-    action();
-  } catch (const anvil::DataError& error) {
-    return std::string(error.what()) + " | HINT: " + error.hint();
-  }
-  FAIL("no DataError thrown");
-  return {};
-}
 
 void flip_byte(const fs::path& file, std::streamoff offset) {
   std::fstream io(file, std::ios::in | std::ios::out | std::ios::binary);

@@ -1,5 +1,6 @@
 #include "data/token_loader.h"
 
+#include "support/data_error.h"
 #include "support/temp_dir.h"
 #include "support/test_tokenizer_folder.h"
 
@@ -15,6 +16,7 @@
 #include <vector>
 
 using namespace anvil::core;
+using anvil::test::data_error;
 using anvil::test::write_test_tokenizer;
 namespace fs = std::filesystem;
 
@@ -84,16 +86,6 @@ std::uint64_t window_of(const TokenBatch& batch, std::int64_t row) {
                                     batch.seq_len);
 }
 
-template <class F>
-std::string data_error(F action) {
-  try {
-    action();
-  } catch (const anvil::DataError& error) {
-    return std::string(error.what()) + " | HINT: " + error.hint();
-  }
-  FAIL("no DataError thrown");
-  return {};
-}
 
 }  // namespace
 
