@@ -118,6 +118,9 @@ void print_report(const PrepareReport& report, const fs::path& dir, std::ostream
   }
   out << (any ? ", " : " ") << format_count(report.exact_duplicates) << " exact duplicates, "
       << format_count(report.near_duplicates) << " near duplicates\n";
+  out << "deduplication: " << format_count(report.near_candidates)
+      << " candidate pairs compared, " << seconds_text(report.dedup_resolve_seconds)
+      << " resolving\n";
   out << "repaired: " << format_count(report.clean_counts.repaired_utf8)
       << " documents with invalid UTF-8, " << format_count(report.clean_counts.control_removed)
       << " control characters removed\n";

@@ -69,7 +69,8 @@ class CleanAndDedup {
     scratch_.finish();
     const auto start = Clock::now();
     DuplicateFinder::Result result = finder_.resolve();
-    report_.dedup.seconds += seconds_since(start);
+    report_.dedup_resolve_seconds = seconds_since(start);
+    report_.dedup.seconds += report_.dedup_resolve_seconds;
     report_.exact_duplicates = result.exact;
     report_.near_duplicates = result.near;
     report_.near_candidates = result.candidates_checked;

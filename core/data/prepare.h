@@ -56,6 +56,7 @@ struct PrepareReport {
   CleanCounts clean_counts;
   std::uint64_t exact_duplicates = 0, near_duplicates = 0;
   std::uint64_t near_candidates = 0;
+  double dedup_resolve_seconds = 0;  ///< part of dedup.seconds spent sorting partitions
   std::uint64_t train_documents = 0, valid_documents = 0;
   std::uint64_t train_tokens = 0, valid_tokens = 0;
   double tokenizer_training_seconds = 0;

@@ -186,3 +186,23 @@ TEST_CASE("data prepare errors name the input, the key or the reason", "[e2e][da
   CHECK(eos.exit_code == 1);
   CHECK_THAT(eos.err, Contains("no end-of-document token \"<|nope|>\""));
 }
+
+TEST_CASE("data prepare trains a BPE tokenizer on the cleaned corpus and inspect decodes with it",
+          "[e2e][data]") {
+  anvil::test::TempDir dir("e2e_bpe");
+  const auto r = prepare(dir.path / "ds", "--set tokenizer.plugin=bpe --set tokenizer.vocab_size=300");
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.out, Contains("tokenizer trained in"));
+  CHECK_THAT(r.out, Contains("tokenizer: bpe (vocabulary 300, uint16 tokens"));
+  CHECK_THAT(r.out, Contains("train: 9 documents"));
+  const auto inspect = run_anvil("data inspect " + (dir.path / "ds").string() + " --samples 1");
+  INFO(inspect.err);
+  REQUIRE(inspect.exit_code == 0);
+  CHECK_THAT(inspect.out, Contains("tokenizer: bpe, vocabulary 300"));
+  CHECK_THAT(inspect.out, Contains("1 training windows of 64 tokens"));
+  // The dataset's tokenizer folder can be used directly by the tokenizer commands.
+  const auto encoded = run_anvil("tokenizer encode --tokenizer " + (dir.path / "ds" / "tokenizer").string() +
+                                 " " + kData + "/valid.txt");
+  CHECK(encoded.exit_code == 0);
+}
