@@ -29,3 +29,8 @@ time_command "$anvil" check configs/tiny-bigram.toml
 echo
 echo "== in-process =="
 "$build/bin/manifest_bench" "$build/lib/anvil/plugins"
+echo
+echo "== data loader (token shards, mmap) =="
+"$build/bin/anvil_loader_bench"
+echo
+echo "(longer runs: bench/tokenizer/run.sh and bench/data/prepare.sh)"
