@@ -46,6 +46,9 @@ OptionSchema training_schema() {
         "or wsd (warm-up, stable, then decay).")
       .one_of({"constant", "linear", "cosine", "wsd"});
   s.add("warmup_steps", 0, "Steps over which the learning rate rises linearly from 0.").min(0);
+  s.add("decay_fraction", 0.2,
+        "wsd only: share of the steps after warm-up spent decaying to min_lr_ratio.")
+      .range(0, 1);
   s.add("min_lr_ratio", 0.1,
         "Final learning rate of a decaying schedule, as a fraction of the optimizer's lr.")
       .range(0, 1);
