@@ -38,13 +38,17 @@ struct InspectArgs {
 
 void print_splits(const Dataset& dataset, std::ostream& out) {
   const DatasetInfo& info = dataset.info();
-  Table table({"SPLIT", "DOCUMENTS", "TOKENS", "TOKENS/DOC", "SHARDS", "BYTES"});
+  Table table({"SPLIT", "DOCUMENTS", "TOKENS", "TOKENS/DOC", "TEXT/TOKEN", "SHARDS", "BYTES"});
   for (const auto& [name, split] : info.splits) {
     const double per_document = split.documents
                                     ? static_cast<double>(split.tokens) / static_cast<double>(split.documents)
                                     : 0.0;
     table.add({name, format_count(split.documents), format_count(split.tokens),
-               fmt::format("{:.1f}", per_document), std::to_string(split.shards.size()),
+               fmt::format("{:.1f}", per_document),
+               split.text_bytes ? fmt::format("{:.2f} B", static_cast<double>(split.text_bytes) /
+                                                              static_cast<double>(std::max<std::uint64_t>(split.tokens, 1)))
+                                : "?",
+               std::to_string(split.shards.size()),
                format_bytes(static_cast<double>(split.tokens * token_bytes(info.token_type)))});
   }
   table.print(out);

@@ -240,6 +240,8 @@ SplitInfo read_split(const FieldReader& reader, const ordered_json& value, const
   SplitInfo split;
   split.documents = reader.unsigned_integer(value, path, "documents");
   split.tokens = reader.unsigned_integer(value, path, "tokens");
+  // Optional: datasets written before it was recorded read as 0, "unknown".
+  if (value.contains("text_bytes")) split.text_bytes = reader.unsigned_integer(value, path, "text_bytes");
   const ordered_json& shards = reader.array(value, path, "shards");
   std::uint64_t documents = 0;
   std::uint64_t tokens = 0;
@@ -342,7 +344,10 @@ void write_dataset_info(const fs::path& dir, const DatasetInfo& info) {
   for (const auto& [name, split] : info.splits) {
     ordered_json shards = ordered_json::array();
     for (const ShardInfo& shard : split.shards) shards.push_back(shard_json(shard));
-    splits[name] = ordered_json{{"documents", split.documents}, {"tokens", split.tokens}, {"shards", shards}};
+    splits[name] = ordered_json{{"documents", split.documents},
+                                {"tokens", split.tokens},
+                                {"text_bytes", split.text_bytes},
+                                {"shards", shards}};
   }
   const ordered_json root{{"format", kFormatName},
                           {"version", info.version},

@@ -46,6 +46,9 @@ struct ShardInfo {
 struct SplitInfo {
   std::uint64_t documents = 0;
   std::uint64_t tokens = 0;
+  /// UTF-8 bytes of the documents' cleaned text (EOS excluded): the denominator of bits per
+  /// byte, which compares models across tokenizers. 0 when unknown.
+  std::uint64_t text_bytes = 0;
   std::vector<ShardInfo> shards;
 };
 

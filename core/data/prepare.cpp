@@ -222,6 +222,7 @@ void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corp
   const auto start = Clock::now();
   ScratchReader reader(corpus.scratch);
   std::uint64_t document = 0;
+  std::uint64_t text_bytes[2] = {0, 0};  // train, valid
   ShardWriter train(work_dir, "train", type, options.shard_tokens);
   ShardWriter valid(work_dir, "valid", type, options.shard_tokens);
   std::vector<std::string> texts;
@@ -245,6 +246,7 @@ void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corp
     for (std::size_t i = 0; i < ids.size(); ++i) {
       ids[i].push_back(eos);
       const bool is_valid = splits[i] == ScratchSplit::valid;
+      text_bytes[is_valid ? 1 : 0] += texts[i].size();
       (is_valid ? valid : train).add_document(ids[i].data(), ids[i].size());
       (is_valid ? report.valid_tokens : report.train_tokens) += ids[i].size();
       report.tokenize.bytes_out += ids[i].size() * token_bytes(type);
@@ -254,7 +256,9 @@ void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corp
     if (progress) progress("tokenize", reader.bytes_read(), reader.total_bytes());
   }
   report.info.splits["train"] = train.finish();
+  report.info.splits["train"].text_bytes = text_bytes[0];
   SplitInfo valid_info = valid.finish();
+  valid_info.text_bytes = text_bytes[1];
   if (valid_info.documents > 0) report.info.splits["valid"] = std::move(valid_info);
   report.tokenize.seconds = seconds_since(start);
 }

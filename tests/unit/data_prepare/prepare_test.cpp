@@ -115,6 +115,9 @@ TEST_CASE("prepared shards decode to the cleaned, deduplicated input", "[data][p
   const Dataset dataset = Dataset::open(dir.path / "ds");
   const std::vector<std::string> train = decoded_documents(dataset, "train", *prepared.tokenizer);
   CHECK(train == expected_documents(expand_inputs({kFixtures / "corpus"})));
+  std::uint64_t train_bytes = 0;
+  for (const std::string& document : train) train_bytes += document.size();
+  CHECK(dataset.info().splits.at("train").text_bytes == train_bytes);
   CHECK(decoded_documents(dataset, "valid", *prepared.tokenizer) ==
         expected_documents({kFixtures / "valid.txt"}));
   // Cleaning really happened: the accent is composed (NFC) and the bad byte replaced.
