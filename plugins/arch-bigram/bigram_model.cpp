@@ -80,12 +80,8 @@ at::Tensor BigramModel::decode(const at::Tensor& tokens, KVCache& cache) {
   auto* bigram_cache = dynamic_cast<BigramCache*>(&cache);
   ANVIL_CHECK(bigram_cache != nullptr,
               "bigram: decode() needs a cache made by this model's new_cache()");
-  ANVIL_CHECK(tokens.dim() == 2, "bigram: tokens must be [B, t], got ", tokens.sizes());
-  ANVIL_CHECK(tokens.size(0) == bigram_cache->batch(), "bigram: tokens have batch ", tokens.size(0),
-              " but the cache was made for ", bigram_cache->batch());
-  ANVIL_CHECK(bigram_cache->length() + tokens.size(1) <= bigram_cache->max_len(),
-              "bigram: decoding ", tokens.size(1), " tokens after ", bigram_cache->length(),
-              " exceeds the cache's max_len ", bigram_cache->max_len());
+  check_decode_tokens("bigram", tokens, bigram_cache->batch(), bigram_cache->length(),
+                      bigram_cache->max_len());
   // The logits of a token depend on that token alone, so they equal the full pass's.
   at::Tensor logits = net_->forward(tokens);  // [B, t, V]
   bigram_cache->advance(tokens.size(1));

@@ -22,13 +22,12 @@ anvil::OptionSchema sgd_schema() {
 std::unique_ptr<anvil::builtin::SgdOptimizer> make_sgd(const anvil::Options& options,
                                                        const anvil::RunContext&) {
   anvil::builtin::SgdOptions o;
-  o.lr = options.get<double>("lr");
+  o.lr = anvil::GroupedOptimizer::read_lr(options);
   o.momentum = options.get<double>("momentum");
   o.dampening = options.get<double>("dampening");
   o.nesterov = options.get<bool>("nesterov");
   o.weight_decay = options.get<double>("weight_decay");
-  // Checks the schema's inclusive bounds cannot express.
-  if (!(o.lr > 0)) options.error("lr", "must be greater than 0");
+  // The check the schema cannot express.
   if (o.nesterov && !(o.momentum > 0 && o.dampening == 0))
     options.error("nesterov", "needs momentum > 0 and dampening = 0",
                   "set momentum (e.g. 0.9) and leave dampening at 0, or turn nesterov off");

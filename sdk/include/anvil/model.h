@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace anvil {
@@ -51,5 +52,12 @@ class ANVIL_SDK_API Model : public Component {
 
 /// Total number of elements of the model's parameters.
 ANVIL_SDK_API std::int64_t parameter_count(Model& model);
+
+/// The checks every Model::decode() starts with: `tokens` is [B, t] int64 with B == `batch`
+/// (the cache's), and the cache, holding `cache_length` of `max_len` tokens, has room for t
+/// more. Throws anvil::Error starting with `model` ("dense: tokens must be [B, t], got ...").
+ANVIL_SDK_API void check_decode_tokens(const std::string& model, const at::Tensor& tokens,
+                                       std::int64_t batch, std::int64_t cache_length,
+                                       std::int64_t max_len);
 
 }  // namespace anvil

@@ -4,6 +4,7 @@
 #include "cross_entropy_loss.h"
 #include "none_offload.h"
 #include "sgd_optimizer.h"
+#include "support/error_message.h"
 
 #include <anvil/errors.h>
 
@@ -27,6 +28,7 @@ using anvil::builtin::CrossEntropyOptions;
 using anvil::builtin::NoneOffload;
 using anvil::builtin::SgdOptimizer;
 using anvil::builtin::SgdOptions;
+using anvil::test::error_message;
 
 namespace {
 
@@ -48,14 +50,6 @@ double metric(const anvil::Metrics& metrics, const std::string& name) {
   return 0;
 }
 
-std::string error_message(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const anvil::Error& e) {
-    return e.what();
-  }
-  return "<no anvil::Error>";
-}
 
 // torch.optim.SGD for one group, written out element by element in doubles.
 struct ReferenceSgd {

@@ -1,0 +1,173 @@
+// The dense decoder and its Model interface (see dense_model.h).
+#include "dense_model.h"
+
+#include "activation_checkpoint.h"
+
+#include <anvil/errors.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Functions.h>
+#include <ATen/core/grad_mode.h>
+
+#include <cmath>
+#include <string>
+
+namespace anvil::builtin {
+
+DenseImpl::DenseImpl(DenseOptions options_) : options(options_) {
+  check_dense_options(options);
+  reset();
+}
+
+void DenseImpl::reset() {
+  tok_embeddings =
+      register_module("tok_embeddings", torch::nn::Embedding(options.vocab_size, options.d_model));
+  layers = register_module("layers", torch::nn::ModuleList());
+  blocks.clear();
+  for (std::int64_t i = 0; i < options.n_layers; ++i) {
+    blocks.emplace_back(options);
+    layers->push_back(blocks.back());
+  }
+  norm = register_module("norm", RMSNorm(options.d_model, options.norm_eps));
+  output = nullptr;
+  if (!options.tie_embeddings)
+    output = register_module(
+        "output", torch::nn::Linear(
+                      torch::nn::LinearOptions(options.d_model, options.vocab_size).bias(false)));
+}
+
+namespace {
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+void DenseImpl::initialize(at::Generator& generator) {
+  at::NoGradGuard no_grad;
+  const double residual_std =
+      options.init_std / std::sqrt(2.0 * static_cast<double>(options.n_layers));
+  // In registration order, so that a seed always gives the same weights.
+  for (auto& item : named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& param = item.value();
+    if (ends_with(name, "norm.weight"))
+      param.fill_(1.0);
+    else if (ends_with(name, "attention.wo.weight") || ends_with(name, "feed_forward.w2.weight"))
+      param.normal_(0.0, residual_std, generator);
+    else
+      param.normal_(0.0, options.init_std, generator);
+  }
+}
+
+at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<KVSlot>* cache,
+                                    std::int64_t offset) {
+  ANVIL_CHECK(tokens.dim() == 2, "dense: tokens must be [B, T], got ", tokens.sizes());
+  const std::int64_t T = tokens.size(1);
+  ANVIL_CHECK(offset + T <= options.max_seq_len, "dense: positions up to ", offset + T,
+              " exceed max_seq_len ", options.max_seq_len);
+  const bool dropout = is_training() && cache == nullptr;
+  const bool checkpointing =
+      options.activation_checkpointing && dropout && at::GradMode::is_enabled();
+
+  at::Tensor x = tok_embeddings->forward(tokens);
+  x = at::dropout(x, options.dropout, dropout && options.dropout > 0);
+  const RotaryTables rope =
+      rotary_tables(options.head_dim(), options.rope_base, offset, T, x.options());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (checkpointing) {
+      std::shared_ptr<DenseBlockImpl> block = blocks[i].ptr();
+      x = checkpoint(
+          [block, rope](const at::Tensor& input) {
+            return block->forward(input, rope, /*dropout=*/true);
+          },
+          x, block->parameters());
+    } else {
+      x = blocks[i]->forward(x, rope, dropout, cache != nullptr ? &(*cache)[i] : nullptr, offset);
+    }
+  }
+  return norm->forward(x);
+}
+
+at::Tensor DenseImpl::logits(const at::Tensor& hidden) {
+  return options.tie_embeddings ? at::linear(hidden, tok_embeddings->weight)
+                                : output->forward(hidden);
+}
+
+// ---------------------------------------------------------------------------------------------
+// DenseModel
+
+namespace {
+// Derives the initialisation stream from the run seed, so that it differs from other
+// components' streams (RunContext asks to derive, never reuse): one splitmix64 step.
+std::uint64_t init_seed(std::uint64_t run_seed) {
+  std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+DenseModel::DenseModel(DenseOptions options, const RunContext& context)
+    : net_(Dense(std::move(options))) {
+  // Drawn on the CPU before the move, since a CPU generator can only fill CPU tensors.
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(init_seed(context.seed));
+  net_->initialize(generator);
+  net_->to(context.device, context.param_dtype);
+}
+
+ModelOutput DenseModel::forward(const at::Tensor& tokens) {
+  ModelOutput out;
+  out.hidden = net_->hidden_states(tokens);
+  out.logits = net_->logits(out.hidden);
+  return out;
+}
+
+std::vector<std::shared_ptr<torch::nn::Module>> DenseModel::blocks() {
+  std::vector<std::shared_ptr<torch::nn::Module>> result;
+  for (const DenseBlock& block : net_->blocks) result.push_back(block.ptr());
+  return result;
+}
+
+double DenseModel::flops_per_token(std::int64_t seq_len) const {
+  return dense_flops_per_token(net_->options, seq_len);
+}
+
+std::unique_ptr<KVCache> DenseModel::new_cache(std::int64_t batch, std::int64_t max_len) {
+  const DenseOptions& o = net_->options;
+  ANVIL_CHECK(batch > 0, "dense: cache batch size must be positive, got ", batch);
+  ANVIL_CHECK(max_len > 0 && max_len <= o.max_seq_len, "dense: cache max_len must be in [1, ",
+              o.max_seq_len, "] (max_seq_len), got ", max_len);
+  const at::TensorOptions options = net_->tok_embeddings->weight.options();
+  std::vector<KVSlot> slots;
+  for (std::int64_t i = 0; i < o.n_layers; ++i)
+    slots.push_back({at::zeros({batch, o.kv_heads(), max_len, o.head_dim()}, options),
+                     at::zeros({batch, o.kv_heads(), max_len, o.head_dim()}, options)});
+  return std::make_unique<DenseCache>(std::move(slots), batch, max_len);
+}
+
+at::Tensor DenseModel::decode(const at::Tensor& tokens, KVCache& cache) {
+  auto* dense_cache = dynamic_cast<DenseCache*>(&cache);
+  ANVIL_CHECK(dense_cache != nullptr,
+              "dense: decode() needs a cache made by this model's new_cache()");
+  check_decode_tokens("dense", tokens, dense_cache->batch(), dense_cache->length(),
+                      dense_cache->max_len());
+  at::NoGradGuard no_grad;
+  const at::Tensor hidden =
+      net_->hidden_states(tokens, &dense_cache->slots(), dense_cache->length());
+  dense_cache->advance(tokens.size(1));
+  return net_->logits(hidden);
+}
+
+std::unique_ptr<DenseModel> make_dense_model(DenseOptions options, const RunContext& context) {
+  if (context.vocab_size <= 0)
+    throw Error(
+        "architecture 'dense' needs the tokenizer's vocabulary size, but the run context has "
+        "vocab_size = " +
+            std::to_string(context.vocab_size),
+        "build or load the tokenizer before the model, so the host can pass its vocab_size");
+  options.vocab_size = context.vocab_size;
+  return std::make_unique<DenseModel>(std::move(options), context);
+}
+
+}  // namespace anvil::builtin

@@ -1,0 +1,117 @@
+#pragma once
+/// @file dense_model.h
+/// The "dense" architecture: a Llama-style decoder. Token embedding, n_layers pre-norm blocks
+/// (RMSNorm, grouped-query attention with rotary positions, RMSNorm, SwiGLU MLP, each with a
+/// residual add), a final RMSNorm and an output head tied to the embedding or separate.
+///
+/// Parameter names follow Meta's Llama checkpoints: tok_embeddings.weight,
+/// layers.<i>.attention_norm.weight, layers.<i>.attention.{wq,wk,wv,wo}.weight,
+/// layers.<i>.ffn_norm.weight, layers.<i>.feed_forward.{w1,w2,w3}.weight, norm.weight and,
+/// when untied, output.weight.
+
+#include "dense_layers.h"
+#include "dense_options.h"
+
+#include <anvil/context.h>
+#include <anvil/model.h>
+
+#include <ATen/core/Generator.h>
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace anvil::builtin {
+
+/// The module that owns every parameter of the decoder.
+class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
+ public:
+  /// Throws anvil::Error listing every problem when `options` are inconsistent.
+  explicit DenseImpl(DenseOptions options);
+  /// (Re)creates every layer (with LibTorch's default initialisation; see initialize()).
+  void reset() override;
+  /// Draws every parameter from `generator` (a CPU generator; call before moving the module):
+  /// normal(0, init_std) for the embedding, the untied head and every matrix, except the
+  /// matrices that write into the residual stream (attention.wo, feed_forward.w2), whose std is
+  /// init_std / sqrt(2 * n_layers) so that the stream's variance stays independent of depth
+  /// (GPT-2's scaled residual init). The norms' gains are 1.
+  void initialize(at::Generator& generator);
+  /// Final hidden states (after the last norm) of `tokens` [B, T] at positions offset ..
+  /// offset + T - 1: [B, T, D]. With `cache` (one slot per layer), the keys and values are
+  /// written at those positions and attention also sees the ones before. Dropout applies in
+  /// training mode without a cache; activation checkpointing also needs autograd on.
+  at::Tensor hidden_states(const at::Tensor& tokens, std::vector<KVSlot>* cache = nullptr,
+                           std::int64_t offset = 0);
+  /// Logits [B, T, V] of hidden states [B, T, D].
+  at::Tensor logits(const at::Tensor& hidden);
+
+  DenseOptions options;
+  torch::nn::Embedding tok_embeddings{nullptr};  ///< [V, D]
+  torch::nn::ModuleList layers{nullptr};         ///< the DenseBlocks, registered as "layers"
+  std::vector<DenseBlock> blocks;                ///< the same blocks, typed
+  RMSNorm norm{nullptr};
+  torch::nn::Linear output{nullptr};  ///< D -> V; empty when tie_embeddings
+};
+TORCH_MODULE(Dense);
+
+/// Decoding state: every layer's keys and values up to max_len positions.
+class DenseCache final : public KVCache {
+ public:
+  DenseCache(std::vector<KVSlot> slots, std::int64_t batch, std::int64_t max_len)
+      : slots_(std::move(slots)), batch_(batch), max_len_(max_len) {}
+  std::int64_t length() const override { return length_; }
+  std::int64_t batch() const noexcept { return batch_; }
+  std::int64_t max_len() const noexcept { return max_len_; }
+  /// One slot per layer.
+  std::vector<KVSlot>& slots() noexcept { return slots_; }
+  /// Records `count` more tokens.
+  void advance(std::int64_t count) noexcept { length_ += count; }
+
+ private:
+  std::vector<KVSlot> slots_;
+  std::int64_t batch_;
+  std::int64_t max_len_;
+  std::int64_t length_ = 0;
+};
+
+/// The Model interface over a Dense module.
+class DenseModel final : public Model {
+ public:
+  /// Builds the decoder on context.device in context.param_dtype, initialised (see
+  /// DenseImpl::initialize) from a CPU generator seeded from context.seed, so the weights do
+  /// not depend on what else used the global RNG. Throws anvil::Error for invalid options.
+  DenseModel(DenseOptions options, const RunContext& context);
+
+  torch::nn::Module& module() override { return *net_; }
+  /// Logits [B, T, V] and hidden states [B, T, D]; no auxiliary losses.
+  ModelOutput forward(const at::Tensor& tokens) override;
+  /// The n_layers DenseBlocks.
+  std::vector<std::shared_ptr<torch::nn::Module>> blocks() override;
+  std::int64_t vocab_size() const override { return net_->options.vocab_size; }
+  std::int64_t max_seq_len() const override { return net_->options.max_seq_len; }
+  /// dense_flops_per_token: 6 * matmul parameters (head included, embedding lookup not) +
+  /// 12 * n_layers * d_model * seq_len for attention.
+  double flops_per_token(std::int64_t seq_len) const override;
+  /// Keys and values [batch, n_kv_heads, max_len, head_dim] per layer, in the parameters'
+  /// dtype and device. max_len may not exceed max_seq_len.
+  std::unique_ptr<KVCache> new_cache(std::int64_t batch, std::int64_t max_len) override;
+  /// Runs `tokens` [B, t] at positions cache.length() .. + t - 1 without autograd or dropout,
+  /// appending their keys and values. @return logits [B, t, V].
+  at::Tensor decode(const at::Tensor& tokens, KVCache& cache) override;
+
+  Dense& net() noexcept { return net_; }
+
+ private:
+  Dense net_{nullptr};
+};
+
+/// What the plugin's factory calls: `options` with vocab_size taken from context.vocab_size,
+/// which must be known (> 0).
+std::unique_ptr<DenseModel> make_dense_model(DenseOptions options, const RunContext& context);
+
+}  // namespace anvil::builtin

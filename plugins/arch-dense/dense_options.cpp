@@ -1,0 +1,96 @@
+// Checks and derived quantities of the dense architecture's options (see dense_options.h).
+#include "dense_options.h"
+
+#include <anvil/errors.h>
+
+#include <cmath>
+#include <sstream>
+
+namespace anvil::builtin {
+
+std::int64_t DenseOptions::ffn_width() const noexcept {
+  if (ffn_hidden > 0) return ffn_hidden;
+  const auto multiple = static_cast<double>(ffn_multiple_of);
+  return ffn_multiple_of * static_cast<std::int64_t>(
+                               std::ceil(ffn_multiplier * static_cast<double>(d_model) / multiple));
+}
+
+namespace {
+
+// Collects problems as "key: message" pairs, streaming the message's parts.
+class ProblemList {
+ public:
+  template <class... Parts>
+  void add(const char* key, const Parts&... parts) {
+    std::ostringstream message;
+    (message << ... << parts);
+    problems_.push_back({key, message.str()});
+  }
+  std::vector<DenseOptionProblem> take() { return std::move(problems_); }
+
+ private:
+  std::vector<DenseOptionProblem> problems_;
+};
+
+}  // namespace
+
+std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& o) {
+  ProblemList problems;
+  if (o.vocab_size <= 0) problems.add("vocab_size", "must be positive, got ", o.vocab_size);
+  if (o.d_model <= 0) problems.add("d_model", "must be positive, got ", o.d_model);
+  if (o.n_layers <= 0) problems.add("n_layers", "must be positive, got ", o.n_layers);
+  if (o.n_heads <= 0) {
+    problems.add("n_heads", "must be positive, got ", o.n_heads);
+  } else if (o.d_model > 0) {
+    if (o.d_model % o.n_heads != 0)
+      problems.add("n_heads", "must divide d_model (", o.d_model, "), got ", o.n_heads);
+    else if (o.head_dim() % 2 != 0)
+      // Rotary embeddings rotate pairs of features, so a head needs an even width.
+      problems.add("n_heads",
+                   "must leave an even head width d_model / n_heads for the rotary "
+                   "embedding, got ",
+                   o.d_model, " / ", o.n_heads, " = ", o.head_dim());
+  }
+  if (o.n_kv_heads < 0)
+    problems.add("n_kv_heads", "must be 0 (= n_heads) or positive, got ", o.n_kv_heads);
+  else if (o.n_heads > 0 && o.n_heads % o.kv_heads() != 0)
+    problems.add("n_kv_heads", "must divide n_heads (", o.n_heads, "), got ", o.n_kv_heads);
+  if (o.ffn_hidden < 0)
+    problems.add("ffn_hidden", "must be 0 (derived) or positive, got ", o.ffn_hidden);
+  if (o.ffn_hidden == 0 && !(o.ffn_multiplier > 0))
+    problems.add("ffn_multiplier", "must be greater than 0 when ffn_hidden is 0, got ",
+                 o.ffn_multiplier);
+  if (o.ffn_multiple_of <= 0)
+    problems.add("ffn_multiple_of", "must be positive, got ", o.ffn_multiple_of);
+  if (o.max_seq_len <= 0) problems.add("max_seq_len", "must be positive, got ", o.max_seq_len);
+  if (!(o.rope_base > 0)) problems.add("rope_base", "must be greater than 0, got ", o.rope_base);
+  if (!(o.norm_eps > 0)) problems.add("norm_eps", "must be greater than 0, got ", o.norm_eps);
+  if (!(o.dropout >= 0 && o.dropout < 1))
+    problems.add("dropout", "must be in [0, 1), got ", o.dropout);
+  if (!(o.init_std > 0)) problems.add("init_std", "must be greater than 0, got ", o.init_std);
+  return problems.take();
+}
+
+void check_dense_options(const DenseOptions& options) {
+  const std::vector<DenseOptionProblem> problems = dense_option_problems(options);
+  if (problems.empty()) return;
+  std::string message = "dense: invalid options:";
+  for (const DenseOptionProblem& problem : problems)
+    message += "\n  " + problem.key + " " + problem.message;
+  throw Error(message);
+}
+
+std::int64_t dense_matmul_parameters(const DenseOptions& o) {
+  const std::int64_t kv_width = o.kv_heads() * o.head_dim();
+  const std::int64_t attention = 2 * o.d_model * o.d_model + 2 * o.d_model * kv_width;
+  const std::int64_t mlp = 3 * o.d_model * o.ffn_width();
+  return o.n_layers * (attention + mlp) + o.vocab_size * o.d_model;
+}
+
+double dense_flops_per_token(const DenseOptions& o, std::int64_t seq_len) {
+  return 6.0 * static_cast<double>(dense_matmul_parameters(o)) +
+         12.0 * static_cast<double>(o.n_layers) * static_cast<double>(o.d_model) *
+             static_cast<double>(seq_len);
+}
+
+}  // namespace anvil::builtin

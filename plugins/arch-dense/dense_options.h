@@ -1,0 +1,67 @@
+#pragma once
+/// @file dense_options.h
+/// Hyper-parameters of the "dense" architecture, the checks of their consistency, and the
+/// quantities derived from them (head width, SwiGLU width, FLOPs per token). Free of torch
+/// headers so that the plugin's registration and the checks compile quickly.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace anvil::builtin {
+
+/// Hyper-parameters of the Llama-style decoder. The defaults are the plugin schema's.
+struct DenseOptions {
+  std::int64_t vocab_size = 0;        ///< V: rows of the embedding, width of the logits
+  std::int64_t d_model = 256;         ///< D: width of the residual stream
+  std::int64_t n_layers = 4;          ///< number of blocks
+  std::int64_t n_heads = 4;           ///< query heads; must divide d_model
+  std::int64_t n_kv_heads = 0;        ///< key/value heads (grouped-query); 0 means n_heads
+  std::int64_t ffn_hidden = 0;        ///< SwiGLU width; 0 derives it from ffn_multiplier
+  double ffn_multiplier = 8.0 / 3.0;  ///< SwiGLU width = multiplier * d_model, rounded up ...
+  std::int64_t ffn_multiple_of = 64;  ///< ... to a multiple of this
+  std::int64_t max_seq_len = 1024;    ///< longest sequence forward() and caches accept
+  double rope_base = 10000.0;         ///< base of the rotary frequencies
+  double norm_eps = 1e-5;             ///< epsilon inside every RMSNorm
+  bool tie_embeddings = true;         ///< output head shares the embedding's weight
+  double dropout = 0.0;               ///< on the embeddings and each branch before its residual add
+  double init_std = 0.02;             ///< std of the normal initialisation of every matrix
+  bool activation_checkpointing = false;  ///< recompute each block's activations in backward
+
+  /// Key/value heads with 0 resolved to n_heads.
+  std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
+  /// Width of one head: d_model / n_heads.
+  std::int64_t head_dim() const noexcept { return d_model / n_heads; }
+  /// SwiGLU hidden width: ffn_hidden if set, else ffn_multiplier * d_model rounded up to a
+  /// multiple of ffn_multiple_of (8/3 keeps the three SwiGLU matrices at the parameter count
+  /// of a 4x GELU MLP, as in Llama).
+  std::int64_t ffn_width() const noexcept;
+};
+
+/// One inconsistent option: its manifest key and what is wrong with it.
+struct DenseOptionProblem {
+  std::string key;      ///< e.g. "n_kv_heads"
+  std::string message;  ///< e.g. "must divide n_heads (4), got 3"
+};
+
+/// Every problem with `options`: values out of range and relations that do not hold (heads
+/// dividing d_model, key/value heads dividing heads, an even head width for the rotary pairs).
+/// Empty when the options describe a valid model.
+std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& options);
+
+/// Throws anvil::Error listing every problem of dense_option_problems, if there is one.
+void check_dense_options(const DenseOptions& options);
+
+/// Parameters that enter a matmul once per token: every block's attention (wq, wk, wv, wo) and
+/// MLP (w1, w2, w3) matrices plus the output head (counted whether or not it is tied, since the
+/// head's matmul runs either way). The embedding lookup and the norms' gains are not counted.
+std::int64_t dense_matmul_parameters(const DenseOptions& options);
+
+/// Training FLOPs per token at sequence length `seq_len` (forward + backward):
+/// 6 * dense_matmul_parameters + 12 * n_layers * d_model * seq_len. The second term is the
+/// attention scores (Q K^T) and the weighted sum of values, 2 * 2 * d_model * seq_len per
+/// layer forward, times 3 for forward + backward; it is not halved for the causal mask (the
+/// PaLM / nanoGPT convention), so MFU is comparable with figures computed the same way.
+double dense_flops_per_token(const DenseOptions& options, std::int64_t seq_len);
+
+}  // namespace anvil::builtin
