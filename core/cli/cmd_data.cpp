@@ -17,6 +17,7 @@
 
 #include <sys/resource.h>
 
+#include <functional>
 #include <iostream>
 #include <optional>
 
@@ -107,17 +108,16 @@ void print_report(const PrepareReport& report, const fs::path& dir, std::ostream
                format_bytes(static_cast<double>(stage->bytes_in)),
                format_bytes(static_cast<double>(stage->bytes_out)), seconds_text(stage->seconds)});
   table.print(out);
+  // Cleaning rejections only when they happened; the duplicate counts always.
   out << "\nremoved:";
-  bool any = false;
-  for (std::size_t reason = 1; reason < kRejectionCount; ++reason) {
-    if (const std::uint64_t count = report.clean_counts.by_reason[reason]) {
-      out << (any ? ", " : " ") << format_count(count) << " "
-          << to_string(static_cast<Rejection>(reason));
-      any = true;
-    }
+  const char* separator = " ";
+  for (const auto& [reason, count] : removal_counts(report)) {
+    const bool duplicates = reason == "exact duplicates" || reason == "near duplicates";
+    if (count == 0 && !duplicates) continue;
+    out << separator << format_count(count) << " " << reason;
+    separator = ", ";
   }
-  out << (any ? ", " : " ") << format_count(report.exact_duplicates) << " exact duplicates, "
-      << format_count(report.near_duplicates) << " near duplicates\n";
+  out << "\n";
   out << "deduplication: " << format_count(report.near_candidates)
       << " candidate pairs compared, " << seconds_text(report.dedup_resolve_seconds)
       << " resolving\n";
@@ -179,20 +179,20 @@ int prepare(const std::vector<std::string>& argv) {
     throw Error("give either a manifest or --input/--valid/--tokenizer, not both",
                 "with a manifest, change inputs with --set data.train=[...]");
 
-  std::unique_ptr<PluginHost> host;
-  std::optional<Manifest> manifest;
+  const bool from_manifest = !args.manifest.empty();
+  Manifest manifest = from_manifest ? Manifest::load(args.manifest, overrides)
+                                    : manifest_from_flags(args, overrides);
+  const std::unique_ptr<PluginHost> host =
+      load_plugins(args.common, from_manifest ? manifest_plugin_paths(manifest)
+                                              : std::vector<fs::path>{});
   const toml::table* manifest_tokenizer = nullptr;
-  if (!args.manifest.empty()) {
-    manifest.emplace(Manifest::load(args.manifest, overrides));
-    host = load_plugins(args.common, manifest_plugin_paths(*manifest));
-    validate_manifest(*manifest, *host);
-    manifest_tokenizer = manifest->root()["tokenizer"].as_table();
+  if (from_manifest) {
+    validate_manifest(manifest, *host);
+    manifest_tokenizer = manifest.root()["tokenizer"].as_table();
   } else {
-    manifest.emplace(manifest_from_flags(args, overrides));
-    host = load_plugins(args.common, {});
-    validate_core_sections(*manifest, "data", *host);
+    validate_core_sections(manifest, "data", *host);
   }
-  DataPlan plan = plan_data(*manifest);
+  DataPlan plan = plan_data(manifest);
   toml::table section = data_tokenizer_section(plan, manifest_tokenizer, args.plugin);
   set_config_fingerprint(plan, section);
 
@@ -206,7 +206,7 @@ int prepare(const std::vector<std::string>& argv) {
   const std::string plugin = section["plugin"].value_or(std::string());
   auto logger = make_logger("tokenizer/" + plugin);
   const std::shared_ptr<Tokenizer> tokenizer =
-      make_tokenizer(*host, section, manifest ? manifest->path().string() : "tokenizer", *logger);
+      make_tokenizer(*host, section, manifest.path().string(), *logger);
   TokenizerHooks hooks;
   hooks.tokenizer = tokenizer.get();
   hooks.plugin = plugin;
@@ -217,11 +217,7 @@ int prepare(const std::vector<std::string>& argv) {
     write_tokenizer_sidecar(dir, section);
   };
   PassProgress progress;
-  const PrepareReport report = prepare_dataset(
-      plan.prepare, hooks,
-      [&progress](const std::string& label, std::uint64_t done, std::uint64_t total) {
-        progress(label, done, total);
-      });
+  const PrepareReport report = prepare_dataset(plan.prepare, hooks, std::ref(progress));
   progress.finish();
   print_report(report, plan.dataset_dir, std::cout);
   return 0;

@@ -6,8 +6,7 @@
 #include <anvil/errors.h>
 #include <anvil/toml_text.h>
 
-#include <xxhash.h>
-
+#include <algorithm>
 #include <sstream>
 
 namespace fs = std::filesystem;
@@ -68,34 +67,6 @@ std::string options_json(const toml::table& data) {
   return out.str();
 }
 
-std::string hex128(XXH128_hash_t hash) {
-  static const char* digits = "0123456789abcdef";
-  std::string text(32, '0');
-  for (int i = 0; i < 16; ++i) {
-    text[static_cast<std::size_t>(15 - i)] = digits[(hash.high64 >> (4 * i)) & 0xf];
-    text[static_cast<std::size_t>(31 - i)] = digits[(hash.low64 >> (4 * i)) & 0xf];
-  }
-  return text;
-}
-
-}  // namespace
-
-void set_config_fingerprint(DataPlan& plan, const toml::table& tokenizer_section) {
-  std::ostringstream text;
-  text << "anvil-dataset " << kDatasetFormatVersion << "\n" << plan.prepare.options_json << "\n"
-       << format_toml(tokenizer_section) << "\n";
-  for (const auto* list : {&plan.prepare.train_inputs, &plan.prepare.valid_inputs}) {
-    text << (list == &plan.prepare.train_inputs ? "train" : "valid") << "\n";
-    for (const fs::path& file : *list)
-      text << fs::absolute(file).string() << " " << fs::file_size(file) << " "
-           << fs::last_write_time(file).time_since_epoch().count() << "\n";
-  }
-  if (!plan.tokenizer_dir.empty()) text << fingerprint_folder(plan.tokenizer_dir);
-  const std::string bytes = text.str();
-  plan.prepare.config_fingerprint = hex128(XXH3_128bits(bytes.data(), bytes.size()));
-}
-
-namespace {
 
 // The keys on which two [tokenizer] sections disagree, as "key: a vs b" lines; the thread
 // count does not change the tokens.
@@ -117,6 +88,22 @@ std::string tokenizer_differences(const toml::table& dataset, const toml::table&
 }
 
 }  // namespace
+
+void set_config_fingerprint(DataPlan& plan, const toml::table& tokenizer_section) {
+  std::ostringstream text;
+  text << "anvil-dataset " << kDatasetFormatVersion << "\n" << plan.prepare.options_json << "\n"
+       << format_toml(tokenizer_section) << "\n";
+  for (const auto* list : {&plan.prepare.train_inputs, &plan.prepare.valid_inputs}) {
+    text << (list == &plan.prepare.train_inputs ? "train" : "valid") << "\n";
+    for (const fs::path& file : *list)
+      text << fs::absolute(file).string() << " " << fs::file_size(file) << " "
+           << fs::last_write_time(file).time_since_epoch().count() << "\n";
+  }
+  if (!plan.tokenizer_dir.empty()) text << fingerprint_folder(plan.tokenizer_dir);
+  const std::string bytes = text.str();
+  plan.prepare.config_fingerprint = checksum_bytes(bytes.data(), bytes.size());
+}
+
 
 fs::path dataset_dir_of(const Manifest& manifest) {
   const toml::table& root = manifest.root();
@@ -149,15 +136,15 @@ toml::table data_tokenizer_section(const DataPlan& plan, const toml::table* mani
                                   const std::string& plugin) {
   if (plan.tokenizer_dir.empty()) return *manifest_section;
   toml::table stored = tokenizer_section_of(plan.tokenizer_dir, plugin);
-  if (manifest_section) {
-    const std::string wanted = (*manifest_section)["plugin"].value_or(std::string());
-    const std::string found = stored["plugin"].value_or(std::string());
-    if (fs::exists(plan.tokenizer_dir / kTokenizerSidecar) && wanted != found)
-      throw DataError("[data] tokenizer '" + plan.tokenizer_dir.string() + "' holds a " + found +
-                          " tokenizer, but [tokenizer] plugin is " + wanted,
-                      "point [data] tokenizer at a " + wanted + " tokenizer, or change [tokenizer]");
-    if (!fs::exists(plan.tokenizer_dir / kTokenizerSidecar)) return *manifest_section;
-  }
+  if (!manifest_section) return stored;
+  // A folder written by another tool records nothing: the manifest's section describes it.
+  if (!fs::exists(plan.tokenizer_dir / kTokenizerSidecar)) return *manifest_section;
+  const std::string wanted = (*manifest_section)["plugin"].value_or(std::string());
+  const std::string found = stored["plugin"].value_or(std::string());
+  if (wanted != found)
+    throw DataError("[data] tokenizer '" + plan.tokenizer_dir.string() + "' holds a " + found +
+                        " tokenizer, but [tokenizer] plugin is " + wanted,
+                    "point [data] tokenizer at a " + wanted + " tokenizer, or change [tokenizer]");
   return stored;
 }
 

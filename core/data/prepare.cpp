@@ -171,14 +171,8 @@ class CleanAndDedup {
 // Why nothing is left, from the counts: the message names every reason that removed documents.
 std::string removal_breakdown(const PrepareReport& report) {
   std::string text;
-  const auto add = [&text](std::uint64_t count, std::string_view reason) {
-    if (count == 0) return;
-    text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + std::string(reason);
-  };
-  for (std::size_t reason = 1; reason < kRejectionCount; ++reason)
-    add(report.clean_counts.by_reason[reason], to_string(static_cast<Rejection>(reason)));
-  add(report.exact_duplicates, "exact duplicates");
-  add(report.near_duplicates, "near duplicates");
+  for (const auto& [reason, count] : removal_counts(report))
+    if (count > 0) text += (text.empty() ? "" : ", ") + std::to_string(count) + " " + reason;
   return text.empty() ? "nothing removed" : text;
 }
 
@@ -271,11 +265,7 @@ nlohmann::json stage_json(const StageStats& stage) {
 
 std::string details_json(const PrepareOptions& options, const PrepareReport& report) {
   nlohmann::json removed = nlohmann::json::object();
-  for (std::size_t reason = 1; reason < kRejectionCount; ++reason)
-    removed[std::string(to_string(static_cast<Rejection>(reason)))] =
-        report.clean_counts.by_reason[reason];
-  removed["exact duplicates"] = report.exact_duplicates;
-  removed["near duplicates"] = report.near_duplicates;
+  for (const auto& [reason, count] : removal_counts(report)) removed[reason] = count;
   nlohmann::json inputs = nlohmann::json::array();
   for (const auto* list : {&options.train_inputs, &options.valid_inputs})
     for (const fs::path& file : *list)
@@ -310,6 +300,16 @@ void replace_folder(const fs::path& partial, const fs::path& out) {
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::uint64_t>> removal_counts(const PrepareReport& report) {
+  std::vector<std::pair<std::string, std::uint64_t>> counts;
+  for (std::size_t reason = 1; reason < kRejectionCount; ++reason)
+    counts.emplace_back(to_string(static_cast<Rejection>(reason)),
+                        report.clean_counts.by_reason[reason]);
+  counts.emplace_back("exact duplicates", report.exact_duplicates);
+  counts.emplace_back("near duplicates", report.near_duplicates);
+  return counts;
+}
 
 PrepareReport prepare_dataset(const PrepareOptions& options, const TokenizerHooks& hooks,
                               const PrepareProgress& progress) {

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace anvil::core {
@@ -63,6 +64,10 @@ struct PrepareReport {
   double total_seconds = 0;
   DatasetInfo info;
 };
+
+/// Documents removed, per reason, in a fixed order: each cleaning rejection ("too short", ...),
+/// then "exact duplicates" and "near duplicates"; zero counts included.
+std::vector<std::pair<std::string, std::uint64_t>> removal_counts(const PrepareReport& report);
 
 /// How prepare_dataset gets its tokenizer and writes it into the dataset.
 struct TokenizerHooks {
