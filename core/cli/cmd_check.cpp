@@ -10,6 +10,7 @@
 #include "log/logging.h"
 #include "manifest/validate.h"
 #include "metrics/progress_bar.h"
+#include "train/train_config.h"
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
@@ -119,6 +120,7 @@ int run_check_command(const std::vector<std::string>& args) {
   const auto host = load_plugins(common, manifest_plugin_paths(manifest));
   const std::vector<ComponentSection> sections = validate_manifest(manifest, *host);
   create_components(sections, *host);
+  read_train_config(manifest);  // the settings that depend on each other (schedule, batch)
 
   if (dump) {
     std::cout << format_toml(manifest.root());

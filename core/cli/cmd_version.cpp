@@ -2,6 +2,9 @@
 // i.e. everything a plugin author must match and everything a bug report needs.
 #include "cli/command.h"
 #include "cli/run_setup.h"
+#include "host/blas_setup.h"
+#include "host/cpu_features.h"
+#include "host/peak_flops.h"
 #include "plugin/host_info.h"
 #include "plugin/plugin_host.h"
 
@@ -11,6 +14,7 @@
 
 #include <dlfcn.h>
 
+#include <cstdio>
 #include <iostream>
 #include <string>
 
@@ -37,6 +41,47 @@ std::string nccl_status() {
   // NCCL >= 2.9 encodes major*10000 + minor*100 + patch.
   return "available, " + std::to_string(code / 10000) + "." + std::to_string(code / 100 % 100) +
          "." + std::to_string(code % 100);
+}
+
+std::string blas_status() {
+  const BlasInfo blas = blas_info();
+  std::string text = describe(blas);
+  if (blas_tuned_by_anvil()) text += ", OPENBLAS_CORETYPE set by anvil";
+  return text;
+}
+
+std::string gflops(double flops_per_second) {
+  char text[32];
+  std::snprintf(text, sizeof text, flops_per_second < 1e10 ? "%.1f" : "%.0f",
+                flops_per_second / 1e9);
+  return std::string(text) + " GFLOP/s";
+}
+
+// "1024², 2 threads": what a peak was measured on.
+std::string peak_conditions(const MatmulPeak& peak, c10::Device device) {
+  std::string text = std::to_string(peak.n) + "\u00b2";
+  if (device.is_cuda()) return text;
+  return text + ", " + std::to_string(peak.threads) + (peak.threads == 1 ? " thread" : " threads");
+}
+
+// Measured, not looked up: what MFU divides by on this machine (about half a second on CPU).
+std::string peak_status(c10::Device device) {
+  const MatmulPeak fp32 = measure_matmul(device, c10::kFloat);
+  const MatmulPeak bf16 = measure_matmul(device, c10::kBFloat16);
+  std::string text = "fp32 " + gflops(fp32.flops_per_second) + " (" +
+                     peak_conditions(fp32, device) + "), bf16 " + gflops(bf16.flops_per_second) +
+                     " (" + peak_conditions(bf16, device) + "), square matmul";
+  if (device.is_cuda()) text += " on CUDA device " + std::to_string(device.index());
+  return text + ", measured now";
+}
+
+std::string precision_status(c10::Device device, const CpuFeatures& cpu) {
+  const std::string choice = resolve_auto_precision(device, cpu);
+  if (device.is_cuda()) return "auto = " + choice + " on CUDA";
+  if (choice == "bf16")
+    return std::string("auto = bf16 on this CPU (") + (cpu.amx_bf16 ? "AMX-BF16" : "AVX512-BF16") +
+           ")";
+  return "auto = fp32 on this CPU (bf16 needs AMX or AVX512-BF16)";
 }
 
 }  // namespace
@@ -67,6 +112,13 @@ int run_version_command(const std::vector<std::string>& args) {
   line("spdlog", std::to_string(SPDLOG_VER_MAJOR) + "." + std::to_string(SPDLOG_VER_MINOR) + "." +
                      std::to_string(SPDLOG_VER_PATCH));
   line("plugins", installed_plugin_dir().string());
+  const CpuFeatures& cpu = cpu_features();
+  const c10::Device device =
+      torch::cuda::is_available() ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  line("CPU", describe(cpu));
+  line("BLAS", blas_status());
+  line("peak", peak_status(device));
+  line("precision", precision_status(device, cpu));
   return 0;
 }
 

@@ -17,6 +17,7 @@ const std::vector<Command>& commands() {
       {"plugins", "list plugins or show one plugin's options", run_plugins_command},
       {"tokenizer", "train a tokenizer; encode or decode text with one", run_tokenizer_command},
       {"data", "prepare token shards from a corpus; inspect a prepared dataset", run_data_command},
+      {"train", "train a model from a manifest (prepares its data first when needed)", run_train_command},
       {"version", "print versions of anvil, the SDK ABI, LibTorch, CUDA and NCCL",
        run_version_command},
   };

@@ -29,5 +29,6 @@ int run_plugins_command(const std::vector<std::string>& args);
 int run_check_command(const std::vector<std::string>& args);
 int run_tokenizer_command(const std::vector<std::string>& args);
 int run_data_command(const std::vector<std::string>& args);
+int run_train_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

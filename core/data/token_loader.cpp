@@ -317,7 +317,7 @@ bool ValidationBatches::next(TokenBatch& batch) {
     tokens_->read(begin, inputs, input);
     tokens_->read(begin + 1, targets, target);
     std::fill(input + inputs, input + seq_len, 0);
-    std::fill(target + targets, target + seq_len, -1);
+    std::fill(target + targets, target + seq_len, kNoTarget);
   }
   batch.rows = rows;
   batch.input.resize(static_cast<std::size_t>(rows * seq_len));

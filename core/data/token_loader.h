@@ -18,12 +18,16 @@
 
 namespace anvil::core {
 
+/// The target of a position without one (validation padding): the ignore index of the
+/// cross-entropy loss and the perplexity evaluator (PyTorch's default, -100).
+inline constexpr std::int64_t kNoTarget = -100;
+
 /// A batch in host memory, row-major [rows][seq_len].
 struct TokenBatch {
   std::int64_t rows = 0;
   std::int64_t seq_len = 0;
   std::vector<std::int64_t> input;
-  std::vector<std::int64_t> target;  ///< -1 where there is no target (validation padding)
+  std::vector<std::int64_t> target;  ///< kNoTarget where there is none (validation padding)
 };
 
 struct LoaderOptions {
@@ -73,7 +77,7 @@ class TrainLoader {
 };
 
 /// Every token of a split exactly once, in order, for evaluation: windows at stride seq_len,
-/// each row's input followed by its targets; the last window is padded (target -1). Rank r of
+/// each row's input followed by its targets; the last window is padded (target kNoTarget). Rank r of
 /// world takes windows r, r + world, ...; batches hold up to batch_size rows.
 class ValidationBatches {
  public:
@@ -83,7 +87,7 @@ class ValidationBatches {
   bool next(TokenBatch& batch);
   /// Back to the first batch.
   void reset();
-  /// Targets (not -1) this rank sees in a full pass.
+  /// Targets (not kNoTarget) this rank sees in a full pass.
   std::uint64_t target_count() const noexcept;
 
  private:

@@ -53,16 +53,43 @@ OptionSchema training_schema() {
         "Final learning rate of a decaying schedule, as a fraction of the optimizer's lr.")
       .range(0, 1);
   s.add("grad_clip", 1.0, "Maximum global gradient norm; 0 disables clipping.").min(0);
-  s.add("precision", "fp32",
-        "Compute precision of forward and backward: fp32, bf16 or fp16 (mixed, with fp32 "
-        "master weights).")
-      .one_of({"fp32", "bf16", "fp16"});
+  s.add("precision", "auto",
+        "Compute precision of forward and backward: fp32, bf16 or fp16 (autocast, with fp32 "
+        "master weights; fp16 adds dynamic loss scaling), or auto: bf16 where the device "
+        "multiplies bf16 fast (a GPU, or a CPU with AMX or AVX512-BF16), else fp32.")
+      .one_of({"auto", "fp32", "bf16", "fp16"});
+  s.add("global_batch_tokens", std::int64_t{0},
+        "Tokens per optimizer step over all ranks; when set, grad_accum_steps is derived from "
+        "it (it must be a multiple of micro_batch_size * seq_len * ranks). 0 = use "
+        "grad_accum_steps.")
+      .min(0);
   s.add("eval_every", 0,
         "Steps between evaluations with the [[eval]] evaluators; 0 evaluates "
         "only at the end.")
       .min(0);
   s.add("deterministic", false,
         "Use deterministic kernels only, so a run repeats bit for bit (slower on GPUs).");
+  s.add("nonfinite", "skip",
+        "What a step whose loss or gradient is NaN or infinite does: skip (no update; the run "
+        "stops after max_skipped_steps such steps in a row) or stop (at once, naming the step).")
+      .one_of({"skip", "stop"});
+  s.add("max_skipped_steps", 10, "Non-finite steps in a row after which a skipping run stops.")
+      .min(1);
+  s.add("no_decay", std::vector<std::string>{"embed"},
+        "Parameters exempt from weight decay besides those with fewer than 2 dimensions (norm "
+        "scales, biases): any whose name contains one of these strings.");
+  return s;
+}
+
+OptionSchema sample_schema() {
+  OptionSchema s;
+  s.add("prompt", "",
+        "Text the trained model continues at the end of `anvil train` (empty: no sample).");
+  s.add("max_new_tokens", 200, "Tokens generated after the prompt.").min(1);
+  s.add("temperature", 0.8, "Softmax temperature; 0 picks the most likely token (greedy).")
+      .min(0);
+  s.add("top_k", 40, "Sample among the k most likely tokens; 0 = all.").min(0);
+  s.add("seed", 0, "Seed of the sampler; 0 uses the run's seed.").min(0);
   return s;
 }
 
@@ -152,6 +179,7 @@ const std::vector<std::pair<std::string, OptionSchema>>& core_sections() {
       {"data", data_schema()},
       {"data.clean", data_clean_schema()},
       {"data.dedup", data_dedup_schema()},
+      {"sample", sample_schema()},
   };
   return sections;
 }

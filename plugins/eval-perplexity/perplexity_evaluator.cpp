@@ -50,7 +50,7 @@ Metrics PerplexityEvaluator::evaluate(EvalInput& input) {
                       .item<double>();
     tokens += y.ne(kIgnoreIndex).sum().item<std::int64_t>();
 
-    if (input.tokenizer) {
+    if (input.tokenizer && input.bytes_per_token <= 0) {
       const at::Tensor target = batch.target.to(at::kCPU, at::kLong).contiguous();  // [B, T]
       const std::int64_t rows = target.size(0), cols = target.size(1);
       const std::int64_t* data = target.data_ptr<std::int64_t>();
@@ -69,11 +69,13 @@ Metrics PerplexityEvaluator::evaluate(EvalInput& input) {
                         std::to_string(batches) + " batches, all empty or masked)",
                     "check the eval data set and its split");
 
+  if (input.bytes_per_token > 0)
+    bytes = static_cast<std::int64_t>(std::llround(input.bytes_per_token * static_cast<double>(tokens)));
   const double loss = total_nats / static_cast<double>(tokens);
   Metrics metrics{
       {"loss", loss}, {"perplexity", std::exp(loss)}, {"tokens", static_cast<double>(tokens)}};
   // Undefined without text (a tokenizer whose tokens all decode to nothing).
-  if (input.tokenizer && bytes > 0)
+  if (bytes > 0)
     metrics.push_back({"bits_per_byte", total_nats / std::log(2.0) / static_cast<double>(bytes)});
   return metrics;
 }

@@ -7,10 +7,11 @@
 ///   loss          = total_nats / tokens                 (mean nats per token)
 ///   perplexity    = exp(loss)
 ///   tokens        = number of counted positions
-///   bits_per_byte = total_nats / ln(2) / total_bytes    (only with a tokenizer)
-/// where total_bytes is the sum, over every row of every batch, of the byte length (UTF-8 for
-/// text) of tokenizer->decode(the row's counted target ids, in order). Decoding per row treats
-/// each row as one contiguous span of text, which is what the data loader cuts.
+///   bits_per_byte = total_nats / ln(2) / total_bytes    (with bytes_per_token or a tokenizer)
+/// where total_bytes is tokens * EvalInput::bytes_per_token when the host knows the source
+/// text's size (a prepared dataset does), else the sum, over every row of every batch, of the
+/// byte length of tokenizer->decode(the row's counted target ids, in order). Decoding per row
+/// treats each row as one contiguous span of text, which is what the data loader cuts.
 /// Logits in half or bfloat16 are upcast to float32 for the cross-entropy.
 
 #include <anvil/evaluator.h>

@@ -23,6 +23,23 @@ namespace {
 const std::string kSource = ANVIL_SOURCE_DIR;
 const std::string kConfigs = kSource + "/configs";
 const std::string kFixtures = kSource + "/tests/fixtures/e2e";
+
+// The first line of `text` that starts with `prefix`, or "" when none does.
+std::string line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) == 0) return line;
+  return {};
+}
+
+// `text` without its lines that start with `prefix`.
+std::string without_line_starting(const std::string& text, const std::string& prefix) {
+  std::istringstream lines(text);
+  std::string kept;
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind(prefix, 0) != 0) kept += line + "\n";
+  return kept;
+}
 }  // namespace
 
 TEST_CASE("anvil --version names the ABI, LibTorch, CUDA and NCCL", "[e2e]") {
@@ -34,7 +51,23 @@ TEST_CASE("anvil --version names the ABI, LibTorch, CUDA and NCCL", "[e2e]") {
   CHECK_THAT(r.out, Contains("CUDA"));
   CHECK_THAT(r.out, Contains("NCCL"));
   CHECK_THAT(r.out, Contains("compiler    GCC"));
-  CHECK(run_anvil("version").out == r.out);
+  // The same report either way, but for the peak, which is measured anew each time.
+  CHECK(without_line_starting(run_anvil("version").out, "  peak") ==
+        without_line_starting(r.out, "  peak"));
+}
+
+TEST_CASE("anvil --version reports the CPU, the BLAS and the measured matmul peak", "[e2e]") {
+  const auto r = run_anvil("--version");
+  REQUIRE(r.exit_code == 0);
+  const std::string cpu = line_starting(r.out, "  CPU");
+  const std::string blas = line_starting(r.out, "  BLAS");
+  const std::string peak = line_starting(r.out, "  peak");
+  CHECK_FALSE(cpu.empty());
+  // install-deps.sh makes OpenBLAS the libblas.so.3 that LibTorch's fp32 matmuls go through.
+  CHECK_THAT(blas, Contains("OpenBLAS"));
+  CHECK_THAT(peak, Contains("GFLOP/s"));
+  CHECK_THAT(peak, Contains("fp32"));
+  CHECK_THAT(line_starting(r.out, "  precision"), Contains("auto = "));
 }
 
 TEST_CASE("every command has --help and usage errors exit 2", "[e2e]") {

@@ -29,6 +29,10 @@ struct EvalInput {
   Model& model;
   BatchSource& data;
   const Tokenizer* tokenizer = nullptr;  ///< may be null
+  /// UTF-8 bytes of source text per target token of `data` (from the prepared dataset), so
+  /// that bits per byte count the text as it was, not as the tokens decode (special tokens
+  /// would add bytes); 0 when unknown, and evaluators then decode the targets instead.
+  double bytes_per_token = 0;
 };
 
 /// Measures a model on an evaluation set.

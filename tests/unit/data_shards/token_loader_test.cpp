@@ -397,10 +397,10 @@ TEST_CASE("validation batches cover every target exactly once", "[loader]") {
         for (std::int64_t i = 0; i < seq_len; ++i) {
           const auto at = static_cast<std::size_t>(row * seq_len + i);
           const std::uint64_t position = begin + static_cast<std::uint64_t>(i);
-          // Padding: input 0 past the end of the stream, target -1 past its last token.
+          // Padding: input 0 past the end of the stream, target kNoTarget past its last token.
           REQUIRE(batch.input[at] == (position < size ? corpus.tokens[position] : 0));
-          REQUIRE(batch.target[at] == (position + 1 < size ? corpus.tokens[position + 1] : -1));
-          if (batch.target[at] != -1) targets.push_back(batch.target[at]);
+          REQUIRE(batch.target[at] == (position + 1 < size ? corpus.tokens[position + 1] : anvil::core::kNoTarget));
+          if (batch.target[at] != anvil::core::kNoTarget) targets.push_back(batch.target[at]);
         }
         rank_targets += targets.size();
       }

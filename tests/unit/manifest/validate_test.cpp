@@ -48,7 +48,7 @@ TEST_CASE("validation fills in core and plugin defaults", "[manifest][validate]"
   CHECK(root.at_path("training.steps").value<std::int64_t>() == 1000);
   CHECK(root.at_path("training.schedule").value<std::string>() == "cosine");
   CHECK(root.at_path("training.min_lr_ratio").value_exact<double>() == 0.1);
-  CHECK(root.at_path("training.precision").value<std::string>() == "fp32");
+  CHECK(root.at_path("training.precision").value<std::string>() == "auto");
   CHECK(root.at_path("training.deterministic").value<bool>() == false);
   CHECK(root.at_path("data.text_field").value<std::string>() == "text");
   CHECK(root.at_path("model.n_embd").value<std::int64_t>() == 32);

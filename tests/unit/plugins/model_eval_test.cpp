@@ -226,6 +226,25 @@ TEST_CASE("perplexity reports bits per byte of the decoded targets", "[eval][per
   CHECK(metric(metrics, "bits_per_byte") == Approx(expected).epsilon(1e-6));
 }
 
+TEST_CASE("perplexity takes the bytes of the source text from bytes_per_token", "[eval][perplexity]") {
+  // The same batch as above, but the host says each target token stands for 2.5 bytes of text:
+  // the decoded special tokens no longer count.
+  const anvil::builtin::CharTokenizer tokenizer;
+  auto model = uniform_model(257);
+  anvil::Batch batch;
+  batch.input = at::zeros({2, 4}, at::kLong);
+  batch.target = longs({0, 1 + 'a', 1 + 'b', -100, 1 + 'c', -100, 0, 1 + 0xC3}, 2);
+  VectorBatchSource data({batch});
+  anvil::EvalInput input{*model, data, &tokenizer, /*bytes_per_token=*/2.5};
+  const anvil::Metrics metrics = PerplexityEvaluator({0}).evaluate(input);
+  CHECK(metric(metrics, "bits_per_byte") ==
+        Approx(6.0 * std::log(257.0) / std::log(2.0) / 15.0).epsilon(1e-6));
+  // Without a tokenizer too.
+  anvil::EvalInput no_tokenizer{*model, data, nullptr, 2.5};
+  CHECK(metric(PerplexityEvaluator({0}).evaluate(no_tokenizer), "bits_per_byte") ==
+        Approx(6.0 * std::log(257.0) / std::log(2.0) / 15.0).epsilon(1e-6));
+}
+
 TEST_CASE("perplexity without counted targets is a data error", "[eval][perplexity]") {
   auto model = uniform_model(4);
   VectorBatchSource empty({});

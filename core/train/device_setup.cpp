@@ -1,0 +1,66 @@
+#include "train/device_setup.h"
+
+#include <anvil/errors.h>
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
+
+#include <mutex>
+#include <thread>
+
+namespace anvil::core {
+
+c10::Device resolve_device(const std::string& spec) {
+  const auto gpus = static_cast<std::int64_t>(torch::cuda::device_count());
+  if (spec == "auto") return gpus > 0 ? c10::Device(c10::kCUDA, 0) : c10::Device(c10::kCPU);
+  if (spec == "cpu") return c10::Device(c10::kCPU);
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    std::int64_t index = 0;
+    if (spec.size() > 5) {
+      try {
+        std::size_t used = 0;
+        index = std::stoll(spec.substr(5), &used);
+        if (used != spec.size() - 5 || index < 0) throw std::invalid_argument(spec);
+      } catch (const std::exception&) {
+        throw Error("[run] device = \"" + spec + "\" is not a device", "use auto, cpu, cuda or cuda:N");
+      }
+    }
+    if (gpus == 0)
+      throw Error("[run] device = \"" + spec + "\" but no GPU is visible" +
+                      (torch::cuda::is_available() ? "" : " (this LibTorch has no CUDA support)"),
+                  "use device = \"cpu\" or \"auto\"");
+    if (index >= gpus)
+      throw Error("[run] device = \"" + spec + "\" but only " + std::to_string(gpus) +
+                      " GPU(s) are visible", "use cuda:0 .. cuda:" + std::to_string(gpus - 1));
+    return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+  }
+  throw Error("[run] device = \"" + spec + "\" is not a device", "use auto, cpu, cuda or cuda:N");
+}
+
+void configure_runtime(int threads, bool deterministic, std::uint64_t seed) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads > 0 ? threads : cores);
+  at::globalContext().setDeterministicAlgorithms(deterministic, /*warn_only=*/false);
+  {
+    at::CPUGeneratorImpl* generator = at::detail::getDefaultCPUGenerator().get<at::CPUGeneratorImpl>();
+    std::lock_guard<std::mutex> lock(generator->mutex_);
+    generator->set_current_seed(seed);
+  }
+  for (std::int64_t i = 0; i < static_cast<std::int64_t>(torch::cuda::device_count()); ++i) {
+    at::Generator generator = at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(i)));
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_current_seed(seed);
+  }
+}
+
+std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t purpose) {
+  // SplitMix64 of the pair: nearby seeds give unrelated streams.
+  std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull * (purpose + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace anvil::core

@@ -1,0 +1,23 @@
+#pragma once
+// Where and how a run computes: the device from [run] device, CPU threads, deterministic
+// kernels and the global random seeds.
+
+#include <c10/core/Device.h>
+
+#include <cstdint>
+#include <string>
+
+namespace anvil::core {
+
+/// "auto" (the first GPU when LibTorch sees one, else the CPU), "cpu", "cuda" or "cuda:N".
+/// Throws anvil::Error naming [run] device when the GPU asked for is not there.
+c10::Device resolve_device(const std::string& spec);
+
+/// Sets LibTorch's intra-op threads (`threads`, 0 = every core), deterministic algorithms, and
+/// seeds the default generators of the CPU and every GPU.
+void configure_runtime(int threads, bool deterministic, std::uint64_t seed);
+
+/// A seed for one purpose ("sample", "data") derived from the run's seed, so streams differ.
+std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t purpose);
+
+}  // namespace anvil::core

@@ -1,0 +1,56 @@
+#pragma once
+// Mixed precision: the compute dtype of forward and backward (autocast over fp32 master
+// weights) and dynamic loss scaling for fp16, whose narrow range underflows small gradients.
+
+#include <c10/core/Device.h>
+#include <c10/core/ScalarType.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace anvil::core {
+
+enum class Precision { fp32, bf16, fp16 };
+
+/// "fp32", "bf16" or "fp16" (not "auto", which the caller resolves for its device first).
+std::optional<Precision> parse_precision(std::string_view name);
+const char* to_string(Precision precision);
+
+/// Autocasts eligible ops (matmuls, attention) on `device` to the precision's dtype for its
+/// lifetime; does nothing for fp32. Not nestable with a different precision.
+class AutocastScope {
+ public:
+  AutocastScope(Precision precision, c10::Device device);
+  ~AutocastScope();
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool active_ = false;
+  bool cuda_ = false;
+  bool was_enabled_ = false;
+  c10::ScalarType previous_dtype_ = c10::kFloat;
+};
+
+/// Dynamic loss scaling (as torch.cuda.amp.GradScaler): the loss is multiplied by scale()
+/// before backward and the gradients divided by it after. A step whose gradients overflow is
+/// skipped and halves the scale; `growth_interval` good steps in a row double it.
+class LossScaler {
+ public:
+  /// Disabled (scale 1, never changes) unless `enabled`.
+  explicit LossScaler(bool enabled, double initial_scale = 65536.0,
+                      std::int64_t growth_interval = 2000);
+  double scale() const noexcept { return scale_; }
+  bool enabled() const noexcept { return enabled_; }
+  /// Records the outcome of a step: `overflow` when its gradients were not finite.
+  void update(bool overflow);
+
+ private:
+  bool enabled_;
+  double scale_;
+  std::int64_t growth_interval_;
+  std::int64_t good_steps_ = 0;
+};
+
+}  // namespace anvil::core

@@ -1,0 +1,81 @@
+#include "train/train_config.h"
+
+#include "manifest/manifest.h"
+
+#include <anvil/errors.h>
+
+#include <algorithm>
+
+namespace anvil::core {
+namespace {
+
+template <typename T>
+T value_at(const toml::table& root, std::string_view path) {
+  // Validation filled in every default, so a missing key is a programming error.
+  const std::optional<T> value = root.at_path(path).value<T>();
+  ANVIL_CHECK(value.has_value(), "internal: manifest key ", path, " is not set after validation");
+  return *value;
+}
+
+}  // namespace
+
+TrainConfig read_train_config(const Manifest& manifest, int world) {
+  const toml::table& root = manifest.root();
+  TrainConfig c;
+  c.name = value_at<std::string>(root, "run.name");
+  c.run_dir = Manifest::resolve_path(*root.at_path("run.out_dir").node()) / c.name;
+  c.seed = static_cast<std::uint64_t>(value_at<std::int64_t>(root, "run.seed"));
+  c.device = value_at<std::string>(root, "run.device");
+  c.threads = static_cast<int>(value_at<std::int64_t>(root, "run.threads"));
+  c.log_every = value_at<std::int64_t>(root, "run.log_every");
+
+  c.steps = value_at<std::int64_t>(root, "training.steps");
+  c.seq_len = value_at<std::int64_t>(root, "training.seq_len");
+  c.micro_batch_size = value_at<std::int64_t>(root, "training.micro_batch_size");
+  c.grad_accum_steps = value_at<std::int64_t>(root, "training.grad_accum_steps");
+  const auto global_tokens = value_at<std::int64_t>(root, "training.global_batch_tokens");
+  if (global_tokens > 0) {
+    const std::int64_t per_micro = c.micro_batch_size * c.seq_len * world;
+    if (global_tokens % per_micro != 0) {
+      const toml::source_region where = root.at_path("training.global_batch_tokens").node()->source();
+      Diagnostic problem;
+      problem.file = where.path ? *where.path : manifest.path().string();
+      problem.line = where.begin.line;
+      problem.column = where.begin.column;
+      problem.key = "training.global_batch_tokens";
+      problem.message = std::to_string(global_tokens) +
+                        " is not a multiple of micro_batch_size * seq_len * ranks = " +
+                        std::to_string(per_micro);
+      problem.hint = "use a multiple of " + std::to_string(per_micro) + ", e.g. " +
+                     std::to_string(std::max<std::int64_t>(1, global_tokens / per_micro) * per_micro);
+      throw ConfigError({problem});
+    }
+    c.grad_accum_steps = global_tokens / per_micro;
+  }
+  c.schedule.kind = *parse_schedule_kind(value_at<std::string>(root, "training.schedule"));
+  c.schedule.steps = c.steps;
+  c.schedule.warmup_steps = value_at<std::int64_t>(root, "training.warmup_steps");
+  c.schedule.min_lr_ratio = value_at<double>(root, "training.min_lr_ratio");
+  c.schedule.decay_fraction = value_at<double>(root, "training.decay_fraction");
+  c.grad_clip = value_at<double>(root, "training.grad_clip");
+  c.precision = value_at<std::string>(root, "training.precision");
+  c.eval_every = value_at<std::int64_t>(root, "training.eval_every");
+  c.deterministic = value_at<bool>(root, "training.deterministic");
+  c.nonfinite = value_at<std::string>(root, "training.nonfinite") == "stop"
+                    ? NonFinitePolicy::stop
+                    : NonFinitePolicy::skip;
+  c.max_skipped_steps = value_at<std::int64_t>(root, "training.max_skipped_steps");
+  c.no_decay.clear();
+  if (const toml::array* names = root.at_path("training.no_decay").as_array())
+    for (const toml::node& name : *names) c.no_decay.push_back(name.value_or(std::string()));
+
+  c.sample.prompt = value_at<std::string>(root, "sample.prompt");
+  c.sample.max_new_tokens = value_at<std::int64_t>(root, "sample.max_new_tokens");
+  c.sample.temperature = value_at<double>(root, "sample.temperature");
+  c.sample.top_k = value_at<std::int64_t>(root, "sample.top_k");
+  c.sample.seed = static_cast<std::uint64_t>(value_at<std::int64_t>(root, "sample.seed"));
+  LrSchedule{c.schedule};  // its consistency checks, before any work is done
+  return c;
+}
+
+}  // namespace anvil::core

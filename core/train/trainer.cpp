@@ -1,0 +1,189 @@
+#include "train/trainer.h"
+
+#include "train/batches.h"
+
+#include <anvil/errors.h>
+
+#include <ATen/core/grad_mode.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <set>
+
+namespace anvil::core {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+std::string number(double value) {
+  if (!std::isfinite(value)) return fmt::format("{}", value);
+  if (value != 0 && (std::fabs(value) >= 1e5 || std::fabs(value) < 1e-3)) return fmt::format("{:.3e}", value);
+  return fmt::format("{:.4f}", value);
+}
+
+[[noreturn]] void stop_nonfinite(std::int64_t step, const StepOutcome& outcome, std::int64_t in_a_row) {
+  throw Error(fmt::format("training stopped at step {}: the {} is not finite (loss {}, gradient norm {}){}",
+                          step, std::isfinite(outcome.loss) ? "gradient" : "loss", outcome.loss,
+                          outcome.grad_norm,
+                          in_a_row > 1 ? fmt::format(", {} steps in a row", in_a_row) : ""),
+              "lower [optimizer] lr, add warmup_steps, keep grad_clip on, or try precision = "
+              "\"fp32\"; nonfinite = \"skip\" skips isolated bad steps");
+}
+
+}  // namespace
+
+Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env) {
+  Metrics all;
+  if (!parts.validation || parts.evaluators.empty()) return all;
+  ValidationSource source(*parts.validation, env.device);
+  const bool was_training = parts.model.module().is_training();
+  parts.model.module().eval();
+  {
+    at::NoGradGuard no_grad;
+    AutocastScope autocast(env.precision, env.device);
+    for (auto& [name, evaluator] : parts.evaluators) {
+      EvalInput input{parts.model, source, parts.tokenizer, parts.bytes_per_token};
+      for (const Metric& metric : evaluator->evaluate(input)) all.push_back({name + "." + metric.name, metric.value});
+    }
+  }
+  parts.model.module().train(was_training);
+  return all;
+}
+
+std::string describe_eval(const Metrics& metrics) {
+  std::set<std::string> evaluators;
+  for (const Metric& m : metrics) evaluators.insert(m.name.substr(0, m.name.find('.')));
+  std::string text;
+  for (const Metric& m : metrics) {
+    const std::string name = evaluators.size() == 1 ? m.name.substr(m.name.find('.') + 1) : m.name;
+    if (name == "tokens" || (name.size() > 7 && name.substr(name.size() - 7) == ".tokens")) continue;
+    text += (text.empty() ? "" : ", ") + name + " " + number(m.value);
+  }
+  return text;
+}
+
+TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEnvironment& env,
+                   TrainProgress& progress) {
+  const LrSchedule schedule(config.schedule);
+  StepOptions step_options;
+  step_options.precision = env.precision;
+  step_options.device = env.device;
+  step_options.grad_clip = config.grad_clip;
+  StepRunner runner(parts.model, parts.optimizer, parts.losses, parts.parameters, step_options);
+  const double base_lr = parts.optimizer.lr();
+  const std::int64_t tokens_per_step = config.micro_batch_size * config.seq_len * config.grad_accum_steps;
+  const double flops_per_token = parts.model.flops_per_token(config.seq_len);
+
+  TrainSummary summary;
+  parts.model.module().train();
+  const Clock::time_point start = Clock::now();
+  Clock::time_point after_first_step = start;
+  Clock::time_point interval_start = start;
+  std::int64_t interval_steps = 0, in_a_row = 0;
+  double interval_loss = 0, interval_norm = 0;
+  Metrics interval_metrics;
+  std::vector<Batch> micro_batches(static_cast<std::size_t>(config.grad_accum_steps));
+
+  for (std::int64_t step = 0; step < config.steps; ++step) {
+    for (Batch& batch : micro_batches) batch = to_device(parts.loader.next(), env.device);
+    const double lr = schedule.lr(step, base_lr);
+    const StepOutcome outcome = runner.step(micro_batches, lr);
+    summary.steps = step + 1;
+    summary.tokens += tokens_per_step;
+    if (step == 0) after_first_step = Clock::now();
+
+    if (!outcome.updated) {
+      ++summary.skipped_steps;
+      if (outcome.scale_overflow) {
+        spdlog::info("step {}: fp16 gradients overflowed, loss scale lowered to {}", step + 1,
+                     outcome.loss_scale / 2);
+      } else {
+        ++in_a_row;
+        if (config.nonfinite == NonFinitePolicy::stop || in_a_row >= config.max_skipped_steps)
+          stop_nonfinite(step + 1, outcome, in_a_row);
+        spdlog::warn("step {}: loss {} / gradient norm {} not finite; step skipped ({} in a row)",
+                     step + 1, outcome.loss, outcome.grad_norm, in_a_row);
+      }
+    } else {
+      in_a_row = 0;
+      interval_loss += outcome.loss;
+      interval_norm += outcome.grad_norm;
+      for (const Metric& m : outcome.metrics) {
+        auto it = std::find_if(interval_metrics.begin(), interval_metrics.end(),
+                               [&](const Metric& x) { return x.name == m.name; });
+        if (it == interval_metrics.end()) interval_metrics.push_back(m);
+        else it->value += m.value;
+      }
+      ++interval_steps;
+    }
+
+    const double elapsed = seconds_since(start);
+    const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
+    StepView view;
+    view.step = step + 1;
+    view.total = config.steps;
+    view.loss = outcome.loss;
+    view.lr = lr;
+    view.grad_norm = outcome.grad_norm;
+    view.tokens_per_s = step == 0 ? tokens_per_step / std::max(elapsed, 1e-9)
+                                  : (summary.tokens - tokens_per_step) / std::max(timed, 1e-9);
+    view.mfu = env.peak_flops > 0 ? view.tokens_per_s * flops_per_token / env.peak_flops : -1;
+    view.eta_seconds = step == 0 ? -1 : (config.steps - step - 1) * timed / step;
+    progress.status(view);
+
+    const bool last = step + 1 == config.steps;
+    if (((step + 1) % config.log_every == 0 || last) && interval_steps > 0) {
+      const double interval_seconds = seconds_since(interval_start);
+      StepView logged = view;
+      logged.loss = interval_loss / interval_steps;
+      logged.grad_norm = interval_norm / interval_steps;
+      logged.tokens_per_s = interval_steps * tokens_per_step / std::max(interval_seconds, 1e-9);
+      logged.mfu = env.peak_flops > 0 ? logged.tokens_per_s * flops_per_token / env.peak_flops : -1;
+      progress.line(format_step(logged));
+      summary.final_loss = logged.loss;
+      if (parts.metrics) {
+        Metrics record{{"loss", logged.loss},         {"lr", lr},
+                       {"grad_norm", logged.grad_norm}, {"tokens_per_s", logged.tokens_per_s},
+                       {"tokens", static_cast<double>(summary.tokens)}, {"elapsed_s", elapsed}};
+        if (logged.mfu >= 0) record.push_back({"mfu", logged.mfu});
+        if (env.precision == Precision::fp16) record.push_back({"loss_scale", outcome.loss_scale});
+        for (const Metric& m : interval_metrics) record.push_back({m.name, m.value / interval_steps});
+        parts.metrics->write("train", step + 1, record);
+      }
+      interval_start = Clock::now();
+      interval_steps = 0;
+      interval_loss = interval_norm = 0;
+      interval_metrics.clear();
+    }
+
+    if ((config.eval_every > 0 && (step + 1) % config.eval_every == 0) || last) {
+      const Clock::time_point eval_start = Clock::now();
+      summary.eval = evaluate(parts, env);
+      if (!summary.eval.empty()) {
+        progress.line(fmt::format("eval at step {}: {} ({:.1f} s)", step + 1, describe_eval(summary.eval),
+                                  seconds_since(eval_start)));
+        if (parts.metrics) parts.metrics->write("eval", step + 1, summary.eval);
+      }
+      // Evaluation time is not training time.
+      const auto pause = Clock::now() - eval_start;
+      after_first_step += pause;
+      interval_start += pause;
+    }
+  }
+  progress.finish();
+  summary.seconds = seconds_since(start);
+  const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
+  summary.tokens_per_s = summary.steps > 1 ? (summary.tokens - tokens_per_step) / std::max(timed, 1e-9)
+                                           : summary.tokens / std::max(summary.seconds, 1e-9);
+  if (env.peak_flops > 0) summary.mfu = summary.tokens_per_s * flops_per_token / env.peak_flops;
+  return summary;
+}
+
+}  // namespace anvil::core
