@@ -13,8 +13,9 @@ namespace anvil::core {
 /// Throws anvil::Error naming [run] device when the GPU asked for is not there.
 c10::Device resolve_device(const std::string& spec);
 
-/// Sets LibTorch's intra-op threads (`threads`, 0 = every core), deterministic algorithms, and
-/// seeds the default generators of the CPU and every GPU.
+/// Sets LibTorch's intra-op threads (`threads`, 0 = every core), deterministic algorithms,
+/// seeds the default generators of the CPU and every GPU, and has glibc keep freed tensor
+/// memory for reuse instead of returning it to the kernel after every step.
 void configure_runtime(int threads, bool deterministic, std::uint64_t seed);
 
 /// A seed for one purpose ("sample", "data") derived from the run's seed, so streams differ.
