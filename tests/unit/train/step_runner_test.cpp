@@ -6,6 +6,7 @@
 
 #include "cross_entropy_loss.h"
 #include "dense_model.h"
+#include "support/tiny_dense.h"
 #include "sgd_optimizer.h"
 
 #include <ATen/Functions.h>
@@ -17,28 +18,10 @@
 #include <limits>
 
 using namespace anvil::core;
-using anvil::builtin::DenseOptions;
 
 namespace {
 
-DenseOptions tiny_options() {
-  DenseOptions o;
-  o.vocab_size = 31;
-  o.d_model = 32;
-  o.n_layers = 2;
-  o.n_heads = 4;
-  o.n_kv_heads = 2;
-  o.ffn_hidden = 48;
-  o.max_seq_len = 16;
-  return o;
-}
-
-std::unique_ptr<anvil::builtin::DenseModel> make_model(std::uint64_t seed = 7) {
-  anvil::RunContext context;
-  context.vocab_size = 31;
-  context.seed = seed;
-  return anvil::builtin::make_dense_model(tiny_options(), context);
-}
+std::unique_ptr<anvil::builtin::DenseModel> make_model() { return anvil::test::tiny_dense(31, 16, 2, 7); }
 
 // A model, SGD over its parameter groups, cross-entropy, and a runner over them.
 struct Setup {

@@ -10,6 +10,7 @@
 #include "dense_model.h"
 
 #include "support/temp_dir.h"
+#include "support/tiny_dense.h"
 
 #include <anvil/errors.h>
 
@@ -34,19 +35,7 @@ std::vector<nlohmann::json> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> byte_model() {
-  anvil::builtin::DenseOptions o;
-  o.vocab_size = 257;
-  o.d_model = 32;
-  o.n_layers = 2;
-  o.n_heads = 4;
-  o.ffn_hidden = 48;
-  o.max_seq_len = 40;
-  anvil::RunContext context;
-  context.vocab_size = 257;
-  context.seed = 3;
-  return anvil::builtin::make_dense_model(o, context);
-}
+std::unique_ptr<anvil::builtin::DenseModel> byte_model() { return anvil::test::tiny_dense(257, 40, 0, 3); }
 
 }  // namespace
 
