@@ -33,4 +33,8 @@ echo
 echo "== data loader (token shards, mmap) =="
 "$build/bin/anvil_loader_bench"
 echo
-echo "(longer runs: bench/tokenizer/run.sh and bench/data/prepare.sh)"
+echo
+echo "== training throughput against eager PyTorch (fp32; a few minutes) =="
+bash bench/train/compare.sh "$build" 12 fp32
+echo
+echo "(longer runs: bench/tokenizer/run.sh, bench/data/prepare.sh, bench/train/compare.sh with bf16)"
