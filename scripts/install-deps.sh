@@ -14,6 +14,7 @@ packages=(
   libutf8proc-dev libxxhash-dev         # data: Unicode normalization, hashing (dedup, checksums)
   zlib1g-dev libzstd-dev                # data: gzip and zstd corpora
   catch2                                # tests (v2)
+  python3                               # tests: the independent safetensors reader
 )
 
 missing=()

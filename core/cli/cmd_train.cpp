@@ -104,6 +104,92 @@ void print_summary(const TrainSummary& summary, std::ostream& out) {
   table.print(out);
 }
 
+// The tokenizer that made the dataset, from the copy stored with it.
+void open_dataset_tokenizer(Run& run, const fs::path& dataset_dir) {
+  const fs::path dir = dataset_dir / kDatasetTokenizerDir;
+  toml::table section = tokenizer_section_of(dir, "");
+  run.loggers.push_back(make_logger("tokenizer/" + section["plugin"].value_or(std::string())));
+  run.tokenizer = make_tokenizer(*run.host, section, (dir / kTokenizerSidecar).string(), *run.loggers.back());
+  run.tokenizer->load(dir);
+}
+
+struct Objectives {
+  std::vector<LossTerm> losses;
+  std::vector<std::pair<std::string, Evaluator*>> evaluators;
+};
+
+// Model, optimizer, losses and evaluators from their sections, in manifest order.
+Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,
+                             const RunContext& context) {
+  Objectives objectives;
+  for (const ComponentSection& section : sections) {
+    switch (section.kind) {
+      case ComponentKind::architecture: run.model = create<Model>(run, section, context); break;
+      case ComponentKind::optimizer: run.optimizer = create<Optimizer>(run, section, context); break;
+      case ComponentKind::loss:
+        run.losses.push_back(create<Loss>(run, section, context));
+        objectives.losses.push_back({section.plugin, run.losses.back().get(),
+                                     (*section.table)["weight"].value_or(1.0)});
+        break;
+      case ComponentKind::evaluator:
+        run.evaluators.push_back(create<Evaluator>(run, section, context));
+        objectives.evaluators.emplace_back(section.plugin, run.evaluators.back().get());
+        break;
+      default: break;  // the tokenizer is the dataset's; offload comes with sharding
+    }
+  }
+  return objectives;
+}
+
+// What is about to run: model size, batch shape, precision, the measured peak, the data.
+void print_header(const TrainConfig& config, Model& model, const TrainEnvironment& env,
+                  const TrainLoader& loader, std::ostream& out) {
+  const std::int64_t sequences = config.micro_batch_size * config.grad_accum_steps;
+  out << fmt::format(
+      "\ntraining {} on {}: {} parameters, {:.1f} MFLOP/token, {} steps of {} sequences x {} tokens "
+      "({} micro-batch{} of {})\n",
+      config.name, env.device.str(), format_count(static_cast<std::uint64_t>(parameter_count(model))),
+      model.flops_per_token(config.seq_len) / 1e6, config.steps, sequences, config.seq_len,
+      config.grad_accum_steps, config.grad_accum_steps == 1 ? "" : "es", config.micro_batch_size);
+  const BlasInfo blas = blas_info();
+  out << fmt::format(
+      "precision {}{}, {} threads, peak {:.1f} GFLOP/s measured ({}), train {} tokens ({:.2f} epochs)\n",
+      to_string(env.precision), config.precision == "auto" ? " (auto)" : "", at::get_num_threads(),
+      env.peak_flops / 1e9, env.device.is_cpu() ? describe(blas) : "matmul",
+      format_count(loader.windows_per_epoch() * static_cast<std::uint64_t>(config.seq_len)),
+      static_cast<double>(config.steps * sequences) / static_cast<double>(loader.windows_per_epoch()));
+  if (env.device.is_cpu() && !blas.fast)
+    spdlog::warn("LibTorch multiplies matrices through {}; install libopenblas0-pthread for a fast path",
+                 describe(blas));
+}
+
+void record_summary(MetricsFile& metrics, const TrainSummary& summary, Model& model,
+                    const TrainConfig& config, const TrainEnvironment& env) {
+  Metrics record{{"steps", static_cast<double>(summary.steps)},
+                 {"skipped_steps", static_cast<double>(summary.skipped_steps)},
+                 {"tokens", static_cast<double>(summary.tokens)},
+                 {"train_seconds", summary.seconds},
+                 {"tokens_per_s", summary.tokens_per_s},
+                 {"final_loss", summary.final_loss},
+                 {"peak_flops", env.peak_flops},
+                 {"flops_per_token", model.flops_per_token(config.seq_len)},
+                 {"params", static_cast<double>(parameter_count(model))}};
+  if (summary.mfu >= 0) record.push_back({"mfu", summary.mfu});
+  for (const Metric& m : summary.eval) record.push_back({"eval." + m.name, m.value});
+  metrics.write("summary", summary.steps, record,
+                {{"precision", to_string(env.precision)}, {"device", env.device.str()}});
+}
+
+void print_sample(Run& run, const TrainConfig& config, const TrainEnvironment& env, std::int64_t step) {
+  const std::uint64_t seed = config.sample.seed ? config.sample.seed : derive_seed(config.seed, /*sample=*/2);
+  const Sample sample = generate(*run.model, *run.tokenizer, config.sample, seed, env.device);
+  std::cout << fmt::format("\nsample ({} tokens, {:.0f} tokens/s, temperature {}, top-k {}):\n",
+                           sample.tokens.size(), sample.tokens.size() / std::max(sample.seconds, 1e-9),
+                           config.sample.temperature, config.sample.top_k)
+            << config.sample.prompt << sample.text << "\n";
+  run.metrics->write("sample", step, {}, {{"prompt", config.sample.prompt}, {"text", sample.text}});
+}
+
 }  // namespace
 
 int run_train_command(const std::vector<std::string>& argv) {
@@ -139,48 +225,25 @@ int run_train_command(const std::vector<std::string>& argv) {
   const Dataset dataset = Dataset::open(dataset_dir);
   check_dataset_fits_run(dataset.info(), dataset_dir, *tokenizer_section, config.seq_len,
                          manifest.path().string());
-  const fs::path tokenizer_dir = dataset_dir / kDatasetTokenizerDir;
-  toml::table stored_tokenizer = tokenizer_section_of(tokenizer_dir, "");
-  run.loggers.push_back(make_logger("tokenizer/" + stored_tokenizer["plugin"].value_or(std::string())));
-  run.tokenizer = make_tokenizer(*run.host, stored_tokenizer, (tokenizer_dir / kTokenizerSidecar).string(),
-                                 *run.loggers.back());
-  run.tokenizer->load(tokenizer_dir);
+  open_dataset_tokenizer(run, dataset_dir);
 
   // Where and how to compute.
-  const c10::Device device = resolve_device(config.device);
+  TrainEnvironment env;
+  env.device = resolve_device(config.device);
   configure_runtime(config.threads, config.deterministic, config.seed);
-  const Precision precision = resolve_precision(config.precision, device);
-  const double peak = measure_matmul_peak(device, precision == Precision::fp32 ? c10::kFloat
-                                                  : precision == Precision::bf16 ? c10::kBFloat16
-                                                                                 : c10::kHalf);
+  env.precision = resolve_precision(config.precision, env.device);
+  env.peak_flops = measure_matmul_peak(env.device, compute_dtype(env.precision));
   write_resolved_manifest(manifest, config.run_dir);
   run.metrics = std::make_unique<MetricsFile>(config.run_dir / "metrics.jsonl");
 
   RunContext context;
-  context.device = device;
+  context.device = env.device;
   context.seed = config.seed;
   context.vocab_size = run.tokenizer->vocab_size();
   context.run_dir = config.run_dir;
   context.metrics = run.metrics.get();
-  std::vector<LossTerm> losses;
-  std::vector<std::pair<std::string, Evaluator*>> evaluators;
-  for (const ComponentSection& section : sections) {
-    switch (section.kind) {
-      case ComponentKind::architecture: run.model = create<Model>(run, section, context); break;
-      case ComponentKind::optimizer: run.optimizer = create<Optimizer>(run, section, context); break;
-      case ComponentKind::loss:
-        run.losses.push_back(create<Loss>(run, section, context));
-        losses.push_back({section.plugin, run.losses.back().get(),
-                          (*section.table)["weight"].value_or(1.0)});
-        break;
-      case ComponentKind::evaluator:
-        run.evaluators.push_back(create<Evaluator>(run, section, context));
-        evaluators.emplace_back(section.plugin, run.evaluators.back().get());
-        break;
-      default: break;  // the tokenizer is the dataset's; offload comes with sharding
-    }
-  }
-  run.model->module().to(device);
+  Objectives objectives = create_components(run, sections, context);
+  run.model->module().to(env.device);
   std::vector<ParamGroup> groups = make_param_groups(run.model->module(), config.no_decay);
   std::vector<at::Tensor> parameters = all_parameters(groups);
   run.optimizer->add_param_groups(std::move(groups));
@@ -200,51 +263,17 @@ int run_train_command(const std::vector<std::string>& argv) {
     spdlog::warn("the dataset has no validation split; evaluation is skipped");
   }
 
-  TrainerParts parts{*run.model, *run.optimizer, losses, parameters, evaluators, run.tokenizer.get(),
-                     loader, validation ? &*validation : nullptr, bytes_per_token, run.metrics.get()};
-  const double flops = run.model->flops_per_token(config.seq_len);
-  const BlasInfo blas = blas_info();
-  std::cout << fmt::format(
-      "\ntraining {} on {}: {} parameters, {:.1f} MFLOP/token, {} steps of {} sequences x {} tokens "
-      "({} micro-batch{} of {})\n",
-      config.name, device.str(), format_count(static_cast<std::uint64_t>(parameter_count(*run.model))),
-      flops / 1e6, config.steps, config.micro_batch_size * config.grad_accum_steps, config.seq_len,
-      config.grad_accum_steps, config.grad_accum_steps == 1 ? "" : "es", config.micro_batch_size);
-  std::cout << fmt::format("precision {}{}, {} threads, peak {:.1f} GFLOP/s measured ({}), train {} tokens ({:.2f} epochs)\n",
-                           to_string(precision), config.precision == "auto" ? " (auto)" : "",
-                           at::get_num_threads(), peak / 1e9,
-                           device.is_cpu() ? describe(blas) : "matmul", format_count(loader.windows_per_epoch() * static_cast<std::uint64_t>(config.seq_len)),
-                           static_cast<double>(config.steps * config.micro_batch_size * config.grad_accum_steps) /
-                               static_cast<double>(loader.windows_per_epoch()));
+  TrainerParts parts{*run.model, *run.optimizer, objectives.losses, parameters,
+                     objectives.evaluators, run.tokenizer.get(), loader,
+                     validation ? &*validation : nullptr, bytes_per_token, run.metrics.get()};
+  print_header(config, *run.model, env, loader, std::cout);
   std::cout << "metrics: " << run.metrics->path().string() << "\n\n" << std::flush;
-  if (device.is_cpu() && !blas.fast)
-    spdlog::warn("LibTorch multiplies matrices through {}; install libopenblas0-pthread for a fast path", describe(blas));
 
   TrainProgress progress;
-  const TrainSummary summary = train(parts, config, TrainEnvironment{device, precision, peak}, progress);
+  const TrainSummary summary = train(parts, config, env, progress);
   print_summary(summary, std::cout);
-  Metrics record{{"steps", static_cast<double>(summary.steps)},
-                 {"skipped_steps", static_cast<double>(summary.skipped_steps)},
-                 {"tokens", static_cast<double>(summary.tokens)},
-                 {"train_seconds", summary.seconds},
-                 {"tokens_per_s", summary.tokens_per_s},
-                 {"final_loss", summary.final_loss},
-                 {"peak_flops", peak},
-                 {"flops_per_token", flops},
-                 {"params", static_cast<double>(parameter_count(*run.model))}};
-  if (summary.mfu >= 0) record.push_back({"mfu", summary.mfu});
-  for (const Metric& m : summary.eval) record.push_back({"eval." + m.name, m.value});
-  run.metrics->write("summary", summary.steps, record, {{"precision", to_string(precision)}, {"device", device.str()}});
-
-  if (!config.sample.prompt.empty()) {
-    const std::uint64_t seed = config.sample.seed ? config.sample.seed : derive_seed(config.seed, /*sample=*/2);
-    const Sample sample = generate(*run.model, *run.tokenizer, config.sample, seed, device);
-    std::cout << fmt::format("\nsample ({} tokens, {:.0f} tokens/s, temperature {}, top-k {}):\n", sample.tokens.size(),
-                             sample.tokens.size() / std::max(sample.seconds, 1e-9), config.sample.temperature,
-                             config.sample.top_k)
-              << config.sample.prompt << sample.text << "\n";
-    run.metrics->write("sample", summary.steps, {}, {{"prompt", config.sample.prompt}, {"text", sample.text}});
-  }
+  record_summary(*run.metrics, summary, *run.model, config, env);
+  if (!config.sample.prompt.empty()) print_sample(run, config, env, summary.steps);
   return 0;
 }
 

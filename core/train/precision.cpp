@@ -24,6 +24,15 @@ const char* to_string(Precision precision) {
   return "?";
 }
 
+c10::ScalarType compute_dtype(Precision precision) {
+  switch (precision) {
+    case Precision::fp32: return c10::kFloat;
+    case Precision::bf16: return c10::kBFloat16;
+    case Precision::fp16: return c10::kHalf;
+  }
+  return c10::kFloat;
+}
+
 // LibTorch 2.4 replaced the per-device autocast setters with ones taking the device type.
 #if ANVIL_TORCH_2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 4)
 #define ANVIL_AUTOCAST_BY_DEVICE_TYPE 1

@@ -16,6 +16,8 @@ enum class Precision { fp32, bf16, fp16 };
 /// "fp32", "bf16" or "fp16" (not "auto", which the caller resolves for its device first).
 std::optional<Precision> parse_precision(std::string_view name);
 const char* to_string(Precision precision);
+/// The dtype autocast computes in: float, bfloat16 or half.
+c10::ScalarType compute_dtype(Precision precision);
 
 /// Autocasts eligible ops (matmuls, attention) on `device` to the precision's dtype for its
 /// lifetime; does nothing for fp32. Not nestable with a different precision.
