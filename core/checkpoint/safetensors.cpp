@@ -1,5 +1,7 @@
 #include "checkpoint/safetensors.h"
 
+#include "data/durable_file.h"
+
 #include <anvil/errors.h>
 
 #include <ATen/core/Tensor.h>
@@ -68,46 +70,6 @@ std::string system_error_text(int error) { return std::generic_category().messag
 
 // ---- writing ----
 
-/// A file written with POSIX calls so that it can be fsynced before it counts as written.
-class OutputFile {
- public:
-  explicit OutputFile(fs::path path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) fail("cannot create");
-  }
-  ~OutputFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-
-  void write(const void* data, std::size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) fail("cannot write");
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-  /// fsync and close: after this the bytes survive a crash.
-  void sync_and_close() {
-    if (::fsync(fd_) != 0) fail("cannot sync");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-  }
-
- private:
-  [[noreturn]] void fail(const char* what) const {
-    throw DataError(
-        std::string(what) + " safetensors file " + quoted(path_) + ": " + system_error_text(errno),
-        "check that the folder exists and is writable and that the disk is not full");
-  }
-  fs::path path_;
-  int fd_ = -1;
-};
 
 /// Every name is non-empty and unique, and every tensor is a dense tensor of a known dtype:
 /// checked before the file is created, so bad input leaves no partial file behind.
@@ -274,7 +236,8 @@ void write_safetensors(const fs::path& path, const StateDict& tensors,
   check_writable(path, tensors);
   const std::string header = make_header(path, tensors, metadata);
 
-  OutputFile file(path);
+  DurableFile file(path, "safetensors file",
+                   "check that the folder exists and is writable and that the disk is not full");
   const std::uint64_t length = header.size();
   file.write(&length, sizeof length);
   file.write(header.data(), header.size());

@@ -1,10 +1,10 @@
 #include "data/dataset_format.h"
 
+#include "data/durable_file.h"
+
 #include <anvil/errors.h>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 #include <xxhash.h>
 
 #include <nlohmann/json.hpp>
@@ -37,8 +37,6 @@ constexpr std::size_t kIndexBufferBytes = std::size_t{64} << 10;
 constexpr std::size_t kReadChunkBytes = std::size_t{1} << 20;
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
-
-std::string system_error_text(int error) { return std::generic_category().message(error); }
 
 /// High 64 bits then low 64 bits, as lowercase hex.
 std::string to_hex(XXH128_hash_t hash) {
@@ -82,46 +80,6 @@ std::uint64_t hash_file_contents(Hasher& hasher, const fs::path& file) {
   return total;
 }
 
-/// A file written with POSIX calls so that it can be fsynced before it counts as written.
-class OutputFile {
- public:
-  explicit OutputFile(fs::path path) : path_(std::move(path)) {
-    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd_ < 0) throw DataError("cannot create " + quoted(path_) + ": " + system_error_text(errno));
-  }
-  ~OutputFile() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  OutputFile(const OutputFile&) = delete;
-  OutputFile& operator=(const OutputFile&) = delete;
-
-  void write(const void* data, std::size_t size) {
-    const char* bytes = static_cast<const char*>(data);
-    while (size > 0) {
-      const ssize_t written = ::write(fd_, bytes, size);
-      if (written < 0 && errno == EINTR) continue;
-      if (written < 0) fail("cannot write");
-      bytes += written;
-      size -= static_cast<std::size_t>(written);
-    }
-  }
-  /// fsync and close: after this the bytes survive a crash.
-  void sync_and_close() {
-    if (::fsync(fd_) != 0) fail("cannot sync");
-    const int fd = fd_;
-    fd_ = -1;
-    if (::close(fd) != 0) fail("cannot close");
-  }
-  const fs::path& path() const noexcept { return path_; }
-
- private:
-  [[noreturn]] void fail(const char* what) const {
-    throw DataError(std::string(what) + " " + quoted(path_) + ": " + system_error_text(errno),
-                    "check that the disk is not full and the folder is writable");
-  }
-  fs::path path_;
-  int fd_ = -1;
-};
 
 /// An output file behind a large buffer, hashed as the bytes leave the buffer (no re-read).
 class HashedWriter {
@@ -152,7 +110,7 @@ class HashedWriter {
   }
 
  private:
-  OutputFile file_;
+  DurableFile file_;
   Hasher hash_;
   std::vector<unsigned char> buffer_;
   std::size_t used_ = 0;
@@ -367,7 +325,7 @@ void write_dataset_info(const fs::path& dir, const DatasetInfo& info) {
   // A crash mid-write must leave either the old dataset.json or the new one, never half of one.
   const fs::path final_path = dir / kDatasetInfoFile;
   const fs::path temp_path = dir / (std::string(kDatasetInfoFile) + ".tmp");
-  OutputFile out(temp_path);
+  DurableFile out(temp_path);
   out.write(text.data(), text.size());
   out.sync_and_close();
   std::error_code error;
