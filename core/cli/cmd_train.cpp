@@ -98,7 +98,7 @@ void print_summary(const TrainSummary& summary, std::ostream& out) {
   if (summary.mfu >= 0) table.add({"MFU", fmt::format("{:.1f}%", 100 * summary.mfu)});
   table.add({"final train loss", fmt::format("{:.4f}", summary.final_loss)});
   for (const Metric& m : summary.eval)
-    if (m.name.find(".tokens") == std::string::npos)
+    if (!is_token_count(m.name))
       table.add({"valid " + m.name.substr(m.name.find('.') + 1), fmt::format("{:.4f}", m.value)});
   out << "\nsummary\n";
   table.print(out);

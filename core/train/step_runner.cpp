@@ -17,17 +17,16 @@ std::vector<at::Tensor> defined_grads(const std::vector<at::Tensor>& parameters)
   return grads;
 }
 
-// Adds `metrics` (each divided by `n`) into `sums`, matching by name, keeping first-seen order.
-void add_means(Metrics& sums, const Metrics& metrics, const std::string& prefix, double n) {
+}  // namespace
+
+void add_metrics(Metrics& sums, const Metrics& metrics, const std::string& prefix, double divisor) {
   for (const Metric& metric : metrics) {
     const std::string name = prefix + metric.name;
     auto it = std::find_if(sums.begin(), sums.end(), [&](const Metric& m) { return m.name == name; });
-    if (it == sums.end()) sums.push_back({name, metric.value / n});
-    else it->value += metric.value / n;
+    if (it == sums.end()) sums.push_back({name, metric.value / divisor});
+    else it->value += metric.value / divisor;
   }
 }
-
-}  // namespace
 
 double global_grad_norm(const std::vector<at::Tensor>& parameters) {
   const std::vector<at::Tensor> grads = defined_grads(parameters);
@@ -72,11 +71,11 @@ StepOutcome StepRunner::step(const std::vector<Batch>& micro_batches, double lr)
       for (const LossTerm& term : losses_) {
         LossOutput out = term.loss->compute(output, batch);
         total = total.defined() ? total + out.loss * term.weight : out.loss * term.weight;
-        add_means(outcome.metrics, out.metrics, term.name + ".", n);
+        add_metrics(outcome.metrics, out.metrics, term.name + ".", n);
       }
       for (const auto& [name, aux] : output.aux_losses) {
         total = total + aux;
-        add_means(outcome.metrics, {{name, aux.detach().item<double>()}}, "aux.", n);
+        add_metrics(outcome.metrics, {{name, aux.detach().item<double>()}}, "aux.", n);
       }
     }
     total = total.to(at::kFloat);

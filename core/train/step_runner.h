@@ -50,8 +50,6 @@ class StepRunner {
   /// or gradient is not finite, the parameters and optimizer state are left unchanged.
   StepOutcome step(const std::vector<Batch>& micro_batches, double lr);
 
-  const StepOptions& options() const noexcept { return options_; }
-
  private:
   Model& model_;
   Optimizer& optimizer_;
@@ -60,6 +58,10 @@ class StepRunner {
   StepOptions options_;
   LossScaler scaler_;
 };
+
+/// Adds each of `metrics`, divided by `divisor`, to the entry of `sums` named prefix + its name
+/// (appended, in order, when there is none): means over micro-batches or over log intervals.
+void add_metrics(Metrics& sums, const Metrics& metrics, const std::string& prefix, double divisor);
 
 /// The global L2 norm of the defined gradients of `parameters` (NaN or inf when one is).
 double global_grad_norm(const std::vector<at::Tensor>& parameters);

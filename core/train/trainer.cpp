@@ -57,13 +57,17 @@ Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env) {
   return all;
 }
 
+bool is_token_count(const std::string& name) {
+  return name == "tokens" || (name.size() > 7 && name.compare(name.size() - 7, 7, ".tokens") == 0);
+}
+
 std::string describe_eval(const Metrics& metrics) {
   std::set<std::string> evaluators;
   for (const Metric& m : metrics) evaluators.insert(m.name.substr(0, m.name.find('.')));
   std::string text;
   for (const Metric& m : metrics) {
     const std::string name = evaluators.size() == 1 ? m.name.substr(m.name.find('.') + 1) : m.name;
-    if (name == "tokens" || (name.size() > 7 && name.substr(name.size() - 7) == ".tokens")) continue;
+    if (is_token_count(m.name)) continue;
     text += (text.empty() ? "" : ", ") + name + " " + number(m.value);
   }
   return text;
@@ -80,6 +84,9 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   const double base_lr = parts.optimizer.lr();
   const std::int64_t tokens_per_step = config.micro_batch_size * config.seq_len * config.grad_accum_steps;
   const double flops_per_token = parts.model.flops_per_token(config.seq_len);
+  const auto mfu = [&](double tokens_per_s) {
+    return env.peak_flops > 0 ? tokens_per_s * flops_per_token / env.peak_flops : -1.0;
+  };
 
   TrainSummary summary;
   parts.model.module().train();
@@ -115,12 +122,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       in_a_row = 0;
       interval_loss += outcome.loss;
       interval_norm += outcome.grad_norm;
-      for (const Metric& m : outcome.metrics) {
-        auto it = std::find_if(interval_metrics.begin(), interval_metrics.end(),
-                               [&](const Metric& x) { return x.name == m.name; });
-        if (it == interval_metrics.end()) interval_metrics.push_back(m);
-        else it->value += m.value;
-      }
+      add_metrics(interval_metrics, outcome.metrics, "", 1.0);
       ++interval_steps;
     }
 
@@ -134,7 +136,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
     view.grad_norm = outcome.grad_norm;
     view.tokens_per_s = step == 0 ? tokens_per_step / std::max(elapsed, 1e-9)
                                   : (summary.tokens - tokens_per_step) / std::max(timed, 1e-9);
-    view.mfu = env.peak_flops > 0 ? view.tokens_per_s * flops_per_token / env.peak_flops : -1;
+    view.mfu = mfu(view.tokens_per_s);
     view.eta_seconds = step == 0 ? -1 : (config.steps - step - 1) * timed / step;
     progress.status(view);
 
@@ -145,7 +147,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       logged.loss = interval_loss / interval_steps;
       logged.grad_norm = interval_norm / interval_steps;
       logged.tokens_per_s = interval_steps * tokens_per_step / std::max(interval_seconds, 1e-9);
-      logged.mfu = env.peak_flops > 0 ? logged.tokens_per_s * flops_per_token / env.peak_flops : -1;
+      logged.mfu = mfu(logged.tokens_per_s);
       progress.line(format_step(logged));
       summary.final_loss = logged.loss;
       if (parts.metrics) {
@@ -182,7 +184,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
   summary.tokens_per_s = summary.steps > 1 ? (summary.tokens - tokens_per_step) / std::max(timed, 1e-9)
                                            : summary.tokens / std::max(summary.seconds, 1e-9);
-  if (env.peak_flops > 0) summary.mfu = summary.tokens_per_s * flops_per_token / env.peak_flops;
+  summary.mfu = mfu(summary.tokens_per_s);
   return summary;
 }
 

@@ -56,6 +56,10 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
 /// metrics are named "<evaluator>.<metric>".
 Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env);
 
+/// True for an evaluator's count of tokens ("tokens", "perplexity.tokens"): a size, not a score,
+/// left out of summaries.
+bool is_token_count(const std::string& name);
+
 /// "loss 5.0123, perplexity 150.3, bits_per_byte 2.034" for the metrics named
 /// "<evaluator>.<metric>" (the evaluator is dropped from the name when there is only one).
 std::string describe_eval(const Metrics& metrics);
