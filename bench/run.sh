@@ -37,4 +37,7 @@ echo
 echo "== training throughput against eager PyTorch (fp32; a few minutes) =="
 bash bench/train/compare.sh "$build" 12 fp32
 echo
+echo "== checkpoints and generation (a few minutes) =="
+bash bench/checkpoint/run.sh "$build"
+echo
 echo "(longer runs: bench/tokenizer/run.sh, bench/data/prepare.sh, bench/train/compare.sh with bf16)"

@@ -25,9 +25,14 @@ set -e
 echo "(exit code $rc: manifest errors exit with 2)"
 [ "$rc" -eq 2 ]
 step "anvil train configs/tiny-dense.toml (BPE tokenizer, clean + dedup + shards, then train; ~5 min on 2 cores)"
-"$anvil" train configs/tiny-dense.toml --force-prepare
+"$anvil" train configs/tiny-dense.toml --force-prepare --restart
 step "anvil data inspect runs/tiny-dense/data"
 "$anvil" data inspect runs/tiny-dense/data --top 10 --samples 1
+step "anvil generate runs/tiny-dense (from the final checkpoint, streamed, with the KV cache)"
+"$anvil" generate runs/tiny-dense --prompt "JULIET:" --max-new-tokens 120 --temperature 0.8 --top-p 0.95 \
+  --repetition-penalty 1.1 --stop $'\n\n'
 echo
-echo "Run folder: runs/tiny-dense (manifest.toml, metrics.jsonl, data/). Try another optimizer:"
-echo "  $anvil train configs/tiny-dense.toml --set 'optimizer.plugin=\"lion\"' --set optimizer.lr=2e-4"
+echo "Run folder: runs/tiny-dense (manifest.toml, metrics.jsonl, data/, checkpoints/). Next:"
+echo "  $anvil generate runs/tiny-dense --prompt 'KING HENRY:' --temperature 0   # greedy"
+echo "  $anvil export runs/tiny-dense --out runs/tiny-dense/hf                      # Hugging Face folder"
+echo "  $anvil train configs/tiny-dense.toml --restart --set 'optimizer.plugin=\"lion\"' --set optimizer.lr=2e-4"

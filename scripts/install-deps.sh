@@ -15,6 +15,7 @@ packages=(
   zlib1g-dev libzstd-dev                # data: gzip and zstd corpora
   catch2                                # tests (v2)
   python3                               # tests: the independent safetensors reader
+  python3-torch                         # tests: the independent Llama forward pass of export
 )
 
 missing=()

@@ -4,7 +4,10 @@
 // the run folder: metrics.jsonl and the resolved manifest.
 #include "cli/command.h"
 #include "cli/data_setup.h"
+#include "checkpoint/checkpoint_io.h"
+#include "checkpoint/checkpointer.h"
 #include "cli/prepare_run.h"
+#include "cli/run_components.h"
 #include "cli/run_setup.h"
 #include "cli/table.h"
 #include "cli/tokenizer_setup.h"
@@ -13,6 +16,7 @@
 #include "host/cpu_features.h"
 #include "host/peak_flops.h"
 #include "log/logging.h"
+#include "manifest/manifest_diff.h"
 #include "manifest/validate.h"
 #include "metrics/metrics_file.h"
 #include "metrics/progress_bar.h"
@@ -20,6 +24,8 @@
 #include "train/device_setup.h"
 #include "train/param_groups.h"
 #include "train/sampler.h"
+#include "train/stop_signals.h"
+#include "train/train_checkpoint.h"
 #include "train/trainer.h"
 
 #include <anvil/errors.h>
@@ -35,6 +41,8 @@
 #include <ATen/Parallel.h>
 
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <iostream>
 
 namespace fs = std::filesystem;
@@ -48,28 +56,59 @@ struct TrainArgs {
   std::string manifest;
   std::vector<std::string> sets;
   bool force_prepare = false;
+  std::optional<std::string> resume;  ///< "" = the manifest's run folder
+  bool restart = false;
+  std::int64_t stop_at_step = 0;
 };
 
-// Components and what they need, declared in destruction order: components go before the
-// loggers and metrics file they write to, and before the plugin host that holds their code.
-struct Run {
-  std::unique_ptr<PluginHost> host;
-  std::vector<std::unique_ptr<Logger>> loggers;
-  std::unique_ptr<MetricsFile> metrics;
-  std::shared_ptr<Tokenizer> tokenizer;
-  std::shared_ptr<Model> model;
-  std::shared_ptr<Optimizer> optimizer;
-  std::vector<std::shared_ptr<Loss>> losses;
-  std::vector<std::shared_ptr<Evaluator>> evaluators;
-};
+void warn(const std::string& message) { spdlog::warn("{}", message); }
 
-template <typename T>
-std::shared_ptr<T> create(Run& run, const ComponentSection& section, RunContext context) {
-  Diagnostics diagnostics;
-  Options options(*section.table, section.key_path, diagnostics);
-  run.loggers.push_back(make_logger(std::string(to_string(section.kind)) + "/" + section.plugin));
-  context.logger = run.loggers.back().get();
-  return run.host->create<T>(section.plugin, options, context);
+// The resolved manifest as saved in the run folder and in every checkpoint.
+std::string manifest_text(const Manifest& manifest) {
+  std::ostringstream text;
+  text << "# The resolved manifest of this run (defaults filled in, paths absolute), from "
+       << manifest.path().string() << "\n" << manifest.root() << "\n";
+  return text.str();
+}
+
+// The checkpoint to continue from: the one --resume names, or with resume = "auto" the newest
+// valid one of the run folder; nothing for a fresh start.
+std::optional<fs::path> resume_point(const TrainArgs& args, const TrainConfig& config) {
+  const fs::path checkpoints = config.run_dir / kCheckpointsDir;
+  if (args.resume) return resolve_checkpoint(args.resume->empty() ? config.run_dir : fs::path(*args.resume), warn);
+  if (list_checkpoints(checkpoints).empty()) return std::nullopt;
+  if (!config.checkpoint.resume_auto)
+    throw Error("the run folder " + config.run_dir.string() + " already has checkpoints (newest " +
+                    list_checkpoints(checkpoints).back().dir.filename().string() +
+                    ") and [checkpoint] resume = \"never\"",
+                "continue it with --resume, start over with --restart (deletes its checkpoints), or "
+                "choose another [run] name");
+  if (auto entry = latest_valid_checkpoint(checkpoints, warn)) return entry->dir;
+  throw DataError("every checkpoint in " + checkpoints.string() + " failed verification (see above)",
+                  "start over with --restart (deletes them), or choose another [run] name");
+}
+
+// Refuses a resume whose manifest changes what the run computes; lists the changes it accepts.
+void check_resume_manifest(const LoadedCheckpoint& checkpoint, const Manifest& manifest) {
+  const fs::path saved_path = checkpoint.dir / kManifestFile;
+  const Manifest saved = Manifest::parse(checkpoint.manifest_text, saved_path.string());
+  std::string unsafe, safe;
+  for (const ManifestChange& change : diff_manifests(saved.root(), manifest.root())) {
+    const std::string line = fmt::format("\n  {}: {} -> {}", change.key, change.before, change.after);
+    (is_safe_resume_change(change.key) ? safe : unsafe) += line;
+  }
+  if (!unsafe.empty()) {
+    Diagnostic problem;
+    problem.file = manifest.path().string();
+    problem.message = "cannot resume from " + checkpoint.dir.string() +
+                      ": the manifest differs from the one saved with it in keys that change the run:" + unsafe;
+    problem.hint = "resume with the saved manifest (anvil train --resume " + checkpoint.dir.string() +
+                   "), or start a new run under another [run] name; only training.steps, "
+                   "training.eval_every, run.log_every, run.threads, run.out_dir, [checkpoint], [sample] "
+                   "and [[eval]] may change on resume";
+    throw ConfigError({problem});
+  }
+  if (!safe.empty()) spdlog::info("resuming with changed settings:{}", safe);
 }
 
 // The precision a run computes in: [training] precision, with auto resolved for the device.
@@ -81,8 +120,7 @@ Precision resolve_precision(const std::string& name, c10::Device device) {
 void write_resolved_manifest(const Manifest& manifest, const fs::path& run_dir) {
   fs::create_directories(run_dir);
   std::ofstream out(run_dir / "manifest.toml");
-  out << "# The resolved manifest of this run (defaults filled in), from " << manifest.path().string()
-      << "\n" << manifest.root() << "\n";
+  out << manifest_text(manifest);
   if (!out) throw Error("cannot write " + (run_dir / "manifest.toml").string());
 }
 
@@ -91,6 +129,7 @@ std::string seconds_text(double seconds) { return format_duration(seconds) + fmt
 void print_summary(const TrainSummary& summary, std::ostream& out) {
   Table table({"", ""});
   table.add({"steps", format_count(static_cast<std::uint64_t>(summary.steps)) +
+                          (summary.first_step ? fmt::format(" (resumed at {})", summary.first_step) : "") +
                           (summary.skipped_steps ? fmt::format(" ({} skipped)", summary.skipped_steps) : "")});
   table.add({"tokens", format_count(static_cast<std::uint64_t>(summary.tokens))});
   table.add({"time", seconds_text(summary.seconds)});
@@ -102,43 +141,6 @@ void print_summary(const TrainSummary& summary, std::ostream& out) {
       table.add({"valid " + m.name.substr(m.name.find('.') + 1), fmt::format("{:.4f}", m.value)});
   out << "\nsummary\n";
   table.print(out);
-}
-
-// The tokenizer that made the dataset, from the copy stored with it.
-void open_dataset_tokenizer(Run& run, const fs::path& dataset_dir) {
-  const fs::path dir = dataset_dir / kDatasetTokenizerDir;
-  toml::table section = tokenizer_section_of(dir, "");
-  run.loggers.push_back(make_logger("tokenizer/" + section["plugin"].value_or(std::string())));
-  run.tokenizer = make_tokenizer(*run.host, section, (dir / kTokenizerSidecar).string(), *run.loggers.back());
-  run.tokenizer->load(dir);
-}
-
-struct Objectives {
-  std::vector<LossTerm> losses;
-  std::vector<std::pair<std::string, Evaluator*>> evaluators;
-};
-
-// Model, optimizer, losses and evaluators from their sections, in manifest order.
-Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,
-                             const RunContext& context) {
-  Objectives objectives;
-  for (const ComponentSection& section : sections) {
-    switch (section.kind) {
-      case ComponentKind::architecture: run.model = create<Model>(run, section, context); break;
-      case ComponentKind::optimizer: run.optimizer = create<Optimizer>(run, section, context); break;
-      case ComponentKind::loss:
-        run.losses.push_back(create<Loss>(run, section, context));
-        objectives.losses.push_back({section.plugin, run.losses.back().get(),
-                                     (*section.table)["weight"].value_or(1.0)});
-        break;
-      case ComponentKind::evaluator:
-        run.evaluators.push_back(create<Evaluator>(run, section, context));
-        objectives.evaluators.emplace_back(section.plugin, run.evaluators.back().get());
-        break;
-      default: break;  // the tokenizer is the dataset's; offload comes with sharding
-    }
-  }
-  return objectives;
 }
 
 // What is about to run: model size, batch shape, precision, the measured peak, the data.
@@ -200,23 +202,52 @@ int run_train_command(const std::vector<std::string>& argv) {
       ("set", po::value(&args.sets)->composing()->value_name("KEY=VALUE"),
        "override a manifest value, e.g. --set training.steps=100")
       ("force-prepare", po::bool_switch(&args.force_prepare),
-       "prepare the dataset again even if it is up to date");
+       "prepare the dataset again even if it is up to date")
+      ("resume", po::value<std::string>()->implicit_value("")->value_name("PATH"),
+       "continue from a checkpoint: a checkpoint folder, or a run folder's newest valid one "
+       "(without PATH: the manifest's run folder); without a manifest, the checkpoint's is used")
+      ("restart", po::bool_switch(&args.restart),
+       "delete the run folder's checkpoints and start over")
+      ("stop-at-step", po::value(&args.stop_at_step)->value_name("N"),
+       "save a checkpoint after step N and stop (to split a run into jobs)");
   add_common_options(description, args.common);
   po::positional_options_description positional;
   positional.add("manifest", 1);
   po::variables_map values;
-  if (!parse_command_line(argv, "anvil train <manifest.toml> [--set KEY=VALUE]...", description,
-                          positional, values, args.common))
+  if (!parse_command_line(argv, "anvil train <manifest.toml> [--set KEY=VALUE]... [--resume [PATH]]",
+                          description, positional, values, args.common))
     return 0;
-  if (args.manifest.empty()) throw po::error("anvil train needs a manifest: anvil train run.toml");
+  if (values.count("resume")) args.resume = values["resume"].as<std::string>();
+  if (args.resume && args.restart) throw po::error("--resume and --restart exclude each other");
+  if (args.stop_at_step < 0) throw po::error("--stop-at-step must be positive");
 
+  // Without a manifest, the one saved with the checkpoint --resume names.
+  fs::path manifest_path = args.manifest;
+  if (manifest_path.empty()) {
+    if (!args.resume || args.resume->empty())
+      throw po::error("anvil train needs a manifest: anvil train run.toml (or --resume runs/NAME)");
+    manifest_path = resolve_checkpoint(*args.resume, warn) / kManifestFile;
+  }
   std::vector<Override> overrides;
   for (const std::string& text : args.sets) overrides.push_back(Override{text});
-  Manifest manifest = Manifest::load(args.manifest, overrides);
+  Manifest manifest = Manifest::load(manifest_path, overrides);
   Run run;
   run.host = load_plugins(args.common, manifest_plugin_paths(manifest));
   const std::vector<ComponentSection> sections = validate_manifest(manifest, *run.host);
+  make_paths_absolute(manifest.root());
   const TrainConfig config = read_train_config(manifest);
+
+  // Where to start: a checkpoint, checked against this manifest, or from scratch.
+  const fs::path checkpoints_dir = config.run_dir / kCheckpointsDir;
+  if (args.restart && fs::exists(checkpoints_dir)) {
+    spdlog::info("--restart: deleting {}", checkpoints_dir.string());
+    fs::remove_all(checkpoints_dir);
+  }
+  std::optional<LoadedCheckpoint> checkpoint;
+  if (const std::optional<fs::path> from = resume_point(args, config)) {
+    checkpoint = read_checkpoint(*from);
+    check_resume_manifest(*checkpoint, manifest);
+  }
 
   // Data: prepared (and the tokenizer trained) when missing or out of date.
   const toml::table* tokenizer_section = manifest.root()["tokenizer"].as_table();
@@ -225,7 +256,7 @@ int run_train_command(const std::vector<std::string>& argv) {
   const Dataset dataset = Dataset::open(dataset_dir);
   check_dataset_fits_run(dataset.info(), dataset_dir, *tokenizer_section, config.seq_len,
                          manifest.path().string());
-  open_dataset_tokenizer(run, dataset_dir);
+  open_tokenizer_folder(run, dataset_dir / kDatasetTokenizerDir);
 
   // Where and how to compute.
   TrainEnvironment env;
@@ -234,7 +265,7 @@ int run_train_command(const std::vector<std::string>& argv) {
   env.precision = resolve_precision(config.precision, env.device);
   env.peak_flops = measure_matmul_peak(env.device, compute_dtype(env.precision));
   write_resolved_manifest(manifest, config.run_dir);
-  run.metrics = std::make_unique<MetricsFile>(config.run_dir / "metrics.jsonl");
+  run.metrics = std::make_unique<MetricsFile>(config.run_dir / "metrics.jsonl", /*append=*/checkpoint.has_value());
 
   RunContext context;
   context.device = env.device;
@@ -263,16 +294,49 @@ int run_train_command(const std::vector<std::string>& argv) {
     spdlog::warn("the dataset has no validation split; evaluation is skipped");
   }
 
+  TrainPosition start;
+  if (checkpoint) {
+    start = restore_checkpoint(*checkpoint, *run.model, *run.optimizer, loader);
+    run.metrics->write("resume", start.step, {}, {{"checkpoint", checkpoint->dir.string()}});
+    std::cout << fmt::format("resuming from {} (step {} of {})\n", checkpoint->dir.string(), start.step,
+                             config.steps);
+    checkpoint.reset();  // its tensors are copied into the model and optimizer
+  }
+
   TrainerParts parts{*run.model, *run.optimizer, objectives.losses, parameters,
                      objectives.evaluators, run.tokenizer.get(), loader,
                      validation ? &*validation : nullptr, bytes_per_token, run.metrics.get()};
   print_header(config, *run.model, env, loader, std::cout);
   std::cout << "metrics: " << run.metrics->path().string() << "\n\n" << std::flush;
+  if (start.step >= config.steps) {
+    std::cout << fmt::format("the run is already trained to step {} (training.steps = {}); raise "
+                             "training.steps to continue it\n", start.step, config.steps);
+    return 0;
+  }
 
   TrainProgress progress;
-  const TrainSummary summary = train(parts, config, env, progress);
+  Checkpointer checkpointer(checkpoints_dir, {config.checkpoint.keep_last, config.checkpoint.keep_every},
+                            config.checkpoint.async);
+  CheckpointHook hook({*run.model, *run.optimizer, loader, manifest_text(manifest),
+                       dataset_dir / kDatasetTokenizerDir, plugin_records(*run.host, sections)},
+                      checkpointer, config.checkpoint, args.stop_at_step, progress, run.metrics.get());
+  TrainSummary summary;
+  {
+    StopSignals signals;
+    summary = train(parts, config, env, progress, start, &hook);
+    checkpointer.wait();  // a checkpoint is saved only once it is on disk
+  }
   print_summary(summary, std::cout);
   record_summary(*run.metrics, summary, *run.model, config, env);
+  if (summary.stopped_early) {
+    std::cout << fmt::format("\nstopped after step {} of {}{}; continue with: anvil train --resume {}\n",
+                             summary.steps, config.steps,
+                             hook.stopped_by_signal() ? fmt::format(" (signal {})", hook.stopped_by_signal()) : "",
+                             config.run_dir.string());
+    return 0;
+  }
+  if (const auto written = checkpointer.last_written())
+    std::cout << "checkpoint: " << written->string() << "\n";
   if (!config.sample.prompt.empty()) print_sample(run, config, env, summary.steps);
   return 0;
 }

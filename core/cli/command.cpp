@@ -18,6 +18,8 @@ const std::vector<Command>& commands() {
       {"tokenizer", "train a tokenizer; encode or decode text with one", run_tokenizer_command},
       {"data", "prepare token shards from a corpus; inspect a prepared dataset", run_data_command},
       {"train", "train a model from a manifest (prepares its data first when needed)", run_train_command},
+      {"generate", "generate text from a checkpoint (prompt from --prompt or stdin)", run_generate_command},
+      {"export", "write a checkpoint as a Hugging Face model folder", run_export_command},
       {"version", "print versions of anvil, the SDK ABI, LibTorch, CUDA and NCCL",
        run_version_command},
   };

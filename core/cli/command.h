@@ -30,5 +30,7 @@ int run_check_command(const std::vector<std::string>& args);
 int run_tokenizer_command(const std::vector<std::string>& args);
 int run_data_command(const std::vector<std::string>& args);
 int run_train_command(const std::vector<std::string>& args);
+int run_export_command(const std::vector<std::string>& args);
+int run_generate_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

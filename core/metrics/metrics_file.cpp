@@ -9,10 +9,10 @@
 
 namespace anvil::core {
 
-MetricsFile::MetricsFile(std::filesystem::path path) : path_(std::move(path)) {
+MetricsFile::MetricsFile(std::filesystem::path path, bool append) : path_(std::move(path)) {
   std::error_code error;
   if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), error);
-  out_.open(path_, std::ios::trunc);
+  out_.open(path_, append ? std::ios::app : std::ios::trunc);
   if (!out_)
     throw Error("cannot write the metrics file " + path_.string() + ": " + std::strerror(errno),
                 "check that [run] out_dir is writable");

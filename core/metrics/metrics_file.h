@@ -19,8 +19,9 @@ namespace anvil::core {
 
 class MetricsFile final : public MetricsSink {
  public:
-  /// Creates (or truncates) `path`, making its folder. Throws anvil::Error naming the file.
-  explicit MetricsFile(std::filesystem::path path);
+  /// Creates (or truncates; with `append`, extends: a resumed run) `path`, making its folder.
+  /// Throws anvil::Error naming the file.
+  explicit MetricsFile(std::filesystem::path path, bool append = false);
 
   /// A component's metric: written with the next "train" record (or the next of its step).
   void record(std::string_view name, double value, std::int64_t step) override;

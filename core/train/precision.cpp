@@ -97,6 +97,12 @@ AutocastScope::~AutocastScope() {
 LossScaler::LossScaler(bool enabled, double initial_scale, std::int64_t growth_interval)
     : enabled_(enabled), scale_(enabled ? initial_scale : 1.0), growth_interval_(growth_interval) {}
 
+void LossScaler::restore(double scale, std::int64_t good_steps) {
+  if (!enabled_) return;
+  scale_ = scale;
+  good_steps_ = good_steps;
+}
+
 void LossScaler::update(bool overflow) {
   if (!enabled_) return;
   if (overflow) {

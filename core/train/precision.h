@@ -47,6 +47,10 @@ class LossScaler {
   bool enabled() const noexcept { return enabled_; }
   /// Records the outcome of a step: `overflow` when its gradients were not finite.
   void update(bool overflow);
+  /// Good steps since the scale last changed (saved in checkpoints with scale()).
+  std::int64_t good_steps() const noexcept { return good_steps_; }
+  /// Continues from a checkpoint's scale and good-step count (ignored when disabled).
+  void restore(double scale, std::int64_t good_steps);
 
  private:
   bool enabled_;

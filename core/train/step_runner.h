@@ -50,6 +50,9 @@ class StepRunner {
   /// or gradient is not finite, the parameters and optimizer state are left unchanged.
   StepOutcome step(const std::vector<Batch>& micro_batches, double lr);
 
+  /// The fp16 loss scaler (its state goes into checkpoints).
+  LossScaler& scaler() noexcept { return scaler_; }
+
  private:
   Model& model_;
   Optimizer& optimizer_;

@@ -20,7 +20,21 @@ struct SampleConfig {
   std::int64_t max_new_tokens = 200;
   double temperature = 0.8;  ///< 0 = greedy
   std::int64_t top_k = 40;   ///< 0 = all tokens
+  double top_p = 1.0;        ///< nucleus sampling mass; 1 = all tokens
+  double repetition_penalty = 1.0;  ///< > 1 discourages repeating tokens; 1 = off
+  std::vector<std::string> stop;    ///< generation ends before the first of these strings
+  bool stop_at_end_of_text = true;  ///< generation ends at the tokenizer's end-of-text token
   std::uint64_t seed = 0;    ///< 0 = the run's seed
+};
+
+struct CheckpointConfig {
+  std::int64_t every_steps = 0;  ///< 0: not by step count
+  double every_minutes = 0;      ///< 0: not by time
+  bool at_end = true;
+  std::int64_t keep_last = 3;    ///< 0: keep all
+  std::int64_t keep_every = 0;   ///< 0: none kept for their step
+  bool async = false;
+  bool resume_auto = true;       ///< resume = "auto"
 };
 
 struct TrainConfig {
@@ -45,6 +59,7 @@ struct TrainConfig {
   std::int64_t max_skipped_steps = 10;
   std::vector<std::string> no_decay{"embed"};
   SampleConfig sample;
+  CheckpointConfig checkpoint;
 };
 
 /// The trainer's settings of a manifest that validate_manifest accepted (defaults filled in),

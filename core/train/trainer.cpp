@@ -74,13 +74,14 @@ std::string describe_eval(const Metrics& metrics) {
 }
 
 TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEnvironment& env,
-                   TrainProgress& progress) {
+                   TrainProgress& progress, const TrainPosition& start, StepHook* hook) {
   const LrSchedule schedule(config.schedule);
   StepOptions step_options;
   step_options.precision = env.precision;
   step_options.device = env.device;
   step_options.grad_clip = config.grad_clip;
   StepRunner runner(parts.model, parts.optimizer, parts.losses, parts.parameters, step_options);
+  runner.scaler().restore(start.loss_scale, start.loss_scale_good_steps);
   const double base_lr = parts.optimizer.lr();
   const std::int64_t tokens_per_step = config.micro_batch_size * config.seq_len * config.grad_accum_steps;
   const double flops_per_token = parts.model.flops_per_token(config.seq_len);
@@ -89,22 +90,26 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   };
 
   TrainSummary summary;
+  summary.first_step = summary.steps = start.step;
+  summary.tokens = start.tokens;
+  summary.skipped_steps = start.skipped_steps;
   parts.model.module().train();
-  const Clock::time_point start = Clock::now();
-  Clock::time_point after_first_step = start;
-  Clock::time_point interval_start = start;
+  const Clock::time_point start_time = Clock::now();
+  Clock::time_point after_first_step = start_time;
+  Clock::time_point interval_start = start_time;
   std::int64_t interval_steps = 0, in_a_row = 0;
   double interval_loss = 0, interval_norm = 0;
   Metrics interval_metrics;
   std::vector<Batch> micro_batches(static_cast<std::size_t>(config.grad_accum_steps));
 
-  for (std::int64_t step = 0; step < config.steps; ++step) {
+  for (std::int64_t step = start.step; step < config.steps; ++step) {
+    const bool first = step == start.step;
     for (Batch& batch : micro_batches) batch = to_device(parts.loader.next(), env.device);
     const double lr = schedule.lr(step, base_lr);
     const StepOutcome outcome = runner.step(micro_batches, lr);
     summary.steps = step + 1;
     summary.tokens += tokens_per_step;
-    if (step == 0) after_first_step = Clock::now();
+    if (first) after_first_step = Clock::now();
 
     if (!outcome.updated) {
       ++summary.skipped_steps;
@@ -126,7 +131,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       ++interval_steps;
     }
 
-    const double elapsed = seconds_since(start);
+    const double elapsed = seconds_since(start_time);
     const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
     StepView view;
     view.step = step + 1;
@@ -134,10 +139,11 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
     view.loss = outcome.loss;
     view.lr = lr;
     view.grad_norm = outcome.grad_norm;
-    view.tokens_per_s = step == 0 ? tokens_per_step / std::max(elapsed, 1e-9)
-                                  : (summary.tokens - tokens_per_step) / std::max(timed, 1e-9);
+    const std::int64_t done = step + 1 - start.step;  // steps of this part
+    view.tokens_per_s = first ? tokens_per_step / std::max(elapsed, 1e-9)
+                              : (done - 1) * tokens_per_step / std::max(timed, 1e-9);
     view.mfu = mfu(view.tokens_per_s);
-    view.eta_seconds = step == 0 ? -1 : (config.steps - step - 1) * timed / step;
+    view.eta_seconds = first ? -1 : (config.steps - step - 1) * timed / (done - 1);
     progress.status(view);
 
     const bool last = step + 1 == config.steps;
@@ -178,12 +184,33 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       after_first_step += pause;
       interval_start += pause;
     }
+
+    if (hook) {
+      TrainPosition position;
+      position.step = step + 1;
+      position.tokens = summary.tokens;
+      position.skipped_steps = summary.skipped_steps;
+      position.train_seconds = start.train_seconds + seconds_since(start_time);
+      position.loss_scale = runner.scaler().scale();
+      position.loss_scale_good_steps = runner.scaler().good_steps();
+      const Clock::time_point hook_start = Clock::now();
+      const bool stop = hook->after_step(position, last);
+      // Time spent saving checkpoints is not training throughput either.
+      const auto pause = Clock::now() - hook_start;
+      after_first_step += pause;
+      interval_start += pause;
+      if (stop && !last) {
+        summary.stopped_early = true;
+        break;
+      }
+    }
   }
   progress.finish();
-  summary.seconds = seconds_since(start);
+  summary.seconds = seconds_since(start_time);
   const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
-  summary.tokens_per_s = summary.steps > 1 ? (summary.tokens - tokens_per_step) / std::max(timed, 1e-9)
-                                           : summary.tokens / std::max(summary.seconds, 1e-9);
+  const std::int64_t part_steps = summary.steps - start.step;
+  summary.tokens_per_s = part_steps > 1 ? (part_steps - 1) * tokens_per_step / std::max(timed, 1e-9)
+                                        : part_steps * tokens_per_step / std::max(summary.seconds, 1e-9);
   summary.mfu = mfu(summary.tokens_per_s);
   return summary;
 }

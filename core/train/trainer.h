@@ -37,20 +37,44 @@ struct TrainEnvironment {
   double peak_flops = 0;  ///< measured FLOP/s of the device at `precision`; 0 = unknown (no MFU)
 };
 
-struct TrainSummary {
-  std::int64_t steps = 0;
+/// Where a run stands between two steps: the counters a checkpoint stores beside its tensors,
+/// and where a resumed run starts.
+struct TrainPosition {
+  std::int64_t step = 0;           ///< optimizer steps completed
+  std::int64_t tokens = 0;         ///< training tokens consumed
   std::int64_t skipped_steps = 0;
-  std::int64_t tokens = 0;
-  double seconds = 0;
+  double train_seconds = 0;        ///< training time so far, over every resumed part
+  double loss_scale = 65536.0;     ///< fp16 loss scaler state (ignored for other precisions)
+  std::int64_t loss_scale_good_steps = 0;
+};
+
+/// Called after every step, once its metrics are logged and its evaluation (if due) is done:
+/// where checkpoints are saved. Returns true to end training after this step.
+class StepHook {
+ public:
+  virtual ~StepHook() = default;
+  /// `last`: the final step of the run.
+  virtual bool after_step(const TrainPosition& position, bool last) = 0;
+};
+
+struct TrainSummary {
+  std::int64_t first_step = 0;  ///< the step training started from (> 0 after a resume)
+  std::int64_t steps = 0;       ///< steps completed, counting those before a resume
+  bool stopped_early = false;   ///< a hook ended training before the last step
+  std::int64_t skipped_steps = 0;
+  std::int64_t tokens = 0;   ///< training tokens, counting those before a resume
+  double seconds = 0;        ///< wall time of this part
   double tokens_per_s = 0;   ///< after the first step (which includes one-time warm-up)
   double mfu = -1;           ///< < 0 when the peak is unknown
   double final_loss = 0;     ///< mean training loss of the last log interval
   Metrics eval;              ///< the last evaluation ("perplexity.loss", ...)
 };
 
-/// Trains for config.steps steps. Throws anvil::Error when the non-finite policy stops the run.
+/// Trains from step `start.step` to config.steps (the loader, model and optimizer already where
+/// `start` says), calling `hook` after every step. Throws anvil::Error when the non-finite
+/// policy stops the run.
 TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEnvironment& env,
-                   TrainProgress& progress);
+                   TrainProgress& progress, const TrainPosition& start = {}, StepHook* hook = nullptr);
 
 /// Runs every evaluator on the validation data (model in eval mode, no gradients, autocast);
 /// metrics are named "<evaluator>.<metric>".

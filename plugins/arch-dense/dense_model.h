@@ -7,12 +7,14 @@
 /// Parameter names follow Meta's Llama checkpoints: tok_embeddings.weight,
 /// layers.<i>.attention_norm.weight, layers.<i>.attention.{wq,wk,wv,wo}.weight,
 /// layers.<i>.ffn_norm.weight, layers.<i>.feed_forward.{w1,w2,w3}.weight, norm.weight and,
-/// when untied, output.weight.
+/// when untied, output.weight. to_hugging_face() maps them onto Hugging Face's
+/// LlamaForCausalLM (docs/export.md).
 
 #include "dense_layers.h"
 #include "dense_options.h"
 
 #include <anvil/context.h>
+#include <anvil/hf_export.h>
 #include <anvil/model.h>
 
 #include <ATen/core/Generator.h>
@@ -24,6 +26,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace anvil::builtin {
@@ -80,7 +83,7 @@ class DenseCache final : public KVCache {
 };
 
 /// The Model interface over a Dense module.
-class DenseModel final : public Model {
+class DenseModel final : public Model, public HuggingFaceExportable {
  public:
   /// Builds the decoder on context.device in context.param_dtype, initialised (see
   /// DenseImpl::initialize) from a CPU generator seeded from context.seed, so the weights do
@@ -103,12 +106,24 @@ class DenseModel final : public Model {
   /// Runs `tokens` [B, t] at positions cache.length() .. + t - 1 without autograd or dropout,
   /// appending their keys and values. @return logits [B, t, V].
   at::Tensor decode(const at::Tensor& tokens, KVCache& cache) override;
+  /// The weights as a Hugging Face LlamaForCausalLM (dense_hf_config, dense_hf_name): every
+  /// parameter, detached (sharing storage), in the module's order; no lm_head when tied.
+  HuggingFaceModel to_hugging_face() const override;
 
   Dense& net() noexcept { return net_; }
 
  private:
   Dense net_{nullptr};
 };
+
+/// config.json of a Hugging Face LlamaForCausalLM with the architecture of `options`.
+/// RoPE needs no conversion: the dense model already rotates the halves of each head
+/// (rotate_half), as that class does.
+std::string dense_hf_config(const DenseOptions& options);
+
+/// The Hugging Face name of a dense parameter ("layers.3.attention.wq.weight" ->
+/// "model.layers.3.self_attn.q_proj.weight"); throws anvil::Error for a name that is not one.
+std::string dense_hf_name(const std::string& name);
 
 /// What the plugin's factory calls: `options` with vocab_size taken from context.vocab_size,
 /// which must be known (> 0).

@@ -1,0 +1,34 @@
+#include "cli/checkpoint_model.h"
+
+#include "checkpoint/checkpoint_io.h"
+#include "train/train_checkpoint.h"
+
+#include <spdlog/spdlog.h>
+
+namespace fs = std::filesystem;
+
+namespace anvil::core {
+
+CheckpointModel load_checkpoint_model(const CommonOptions& common, const fs::path& path, c10::Device device) {
+  CheckpointModel loaded;
+  loaded.dir = resolve_checkpoint(path, [](const std::string& message) { spdlog::warn("{}", message); });
+  loaded.step = read_checkpoint_state(loaded.dir / kStateFile).step;
+  Manifest manifest = Manifest::load(loaded.dir / kManifestFile);
+  Run& run = loaded.run;
+  run.host = load_plugins(common, manifest_plugin_paths(manifest));
+  const std::vector<ComponentSection> sections = validate_manifest(manifest, *run.host);
+  loaded.config = read_train_config(manifest);
+  open_tokenizer_folder(run, loaded.dir / kCheckpointTokenizerDir);
+
+  RunContext context;
+  context.device = device;
+  context.seed = loaded.config.seed;
+  context.vocab_size = run.tokenizer->vocab_size();
+  run.model = create<Model>(run, architecture_section(sections), context);
+  run.model->module().to(device);
+  load_model_state(*run.model, read_safetensors(loaded.dir / kModelFile).tensors, loaded.dir / kModelFile);
+  run.model->module().eval();
+  return loaded;
+}
+
+}  // namespace anvil::core

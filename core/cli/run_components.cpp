@@ -1,0 +1,57 @@
+#include "cli/run_components.h"
+
+#include "cli/tokenizer_setup.h"
+
+#include <anvil/errors.h>
+
+namespace fs = std::filesystem;
+
+namespace anvil::core {
+
+void open_tokenizer_folder(Run& run, const fs::path& dir) {
+  toml::table section = tokenizer_section_of(dir, "");
+  run.loggers.push_back(make_logger("tokenizer/" + section["plugin"].value_or(std::string())));
+  run.tokenizer = make_tokenizer(*run.host, section, (dir / kTokenizerSidecar).string(), *run.loggers.back());
+  run.tokenizer->load(dir);
+}
+
+Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,
+                             const RunContext& context) {
+  Objectives objectives;
+  for (const ComponentSection& section : sections) {
+    switch (section.kind) {
+      case ComponentKind::architecture: run.model = create<Model>(run, section, context); break;
+      case ComponentKind::optimizer: run.optimizer = create<Optimizer>(run, section, context); break;
+      case ComponentKind::loss:
+        run.losses.push_back(create<Loss>(run, section, context));
+        objectives.losses.push_back({section.plugin, run.losses.back().get(),
+                                     (*section.table)["weight"].value_or(1.0)});
+        break;
+      case ComponentKind::evaluator:
+        run.evaluators.push_back(create<Evaluator>(run, section, context));
+        objectives.evaluators.emplace_back(section.plugin, run.evaluators.back().get());
+        break;
+      default: break;  // the tokenizer is the dataset's; offload comes with sharding
+    }
+  }
+  return objectives;
+}
+
+const ComponentSection& architecture_section(const std::vector<ComponentSection>& sections) {
+  for (const ComponentSection& section : sections)
+    if (section.kind == ComponentKind::architecture) return section;
+  throw Error("the manifest has no [model] section");
+}
+
+std::vector<PluginRecord> plugin_records(const PluginHost& host, const std::vector<ComponentSection>& sections) {
+  std::vector<PluginRecord> records;
+  for (const ComponentSection& section : sections) {
+    const ComponentEntry* entry = host.find(section.kind, section.plugin);
+    if (!entry) continue;
+    records.push_back({std::string(to_string(section.kind)), section.plugin, entry->plugin_name,
+                       entry->plugin_version});
+  }
+  return records;
+}
+
+}  // namespace anvil::core

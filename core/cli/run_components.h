@@ -1,0 +1,70 @@
+#pragma once
+// The components of a run built from their manifest sections, shared by `anvil train` and the
+// commands that load a trained model from a checkpoint (generate, export).
+
+#include "checkpoint/checkpoint_state.h"
+#include "log/logging.h"
+#include "manifest/validate.h"
+#include "metrics/metrics_file.h"
+#include "plugin/plugin_host.h"
+#include "train/step_runner.h"
+
+#include <anvil/context.h>
+#include <anvil/evaluator.h>
+#include <anvil/loss.h>
+#include <anvil/model.h>
+#include <anvil/optimizer.h>
+#include <anvil/options.h>
+#include <anvil/tokenizer.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace anvil::core {
+
+/// Components and what they need, declared in destruction order: components go before the
+/// loggers and metrics file they write to, and before the plugin host that holds their code.
+struct Run {
+  std::unique_ptr<PluginHost> host;
+  std::vector<std::unique_ptr<Logger>> loggers;
+  std::unique_ptr<MetricsFile> metrics;
+  std::shared_ptr<Tokenizer> tokenizer;
+  std::shared_ptr<Model> model;
+  std::shared_ptr<Optimizer> optimizer;
+  std::vector<std::shared_ptr<Loss>> losses;
+  std::vector<std::shared_ptr<Evaluator>> evaluators;
+};
+
+/// The component a section selects, with a logger named "<kind>/<plugin>".
+template <typename T>
+std::shared_ptr<T> create(Run& run, const ComponentSection& section, RunContext context) {
+  Diagnostics diagnostics;
+  Options options(*section.table, section.key_path, diagnostics);
+  run.loggers.push_back(make_logger(std::string(to_string(section.kind)) + "/" + section.plugin));
+  context.logger = run.loggers.back().get();
+  return run.host->create<T>(section.plugin, options, context);
+}
+
+/// Loads run.tokenizer from a trained tokenizer folder (a dataset's or a checkpoint's copy).
+void open_tokenizer_folder(Run& run, const std::filesystem::path& dir);
+
+struct Objectives {
+  std::vector<LossTerm> losses;
+  std::vector<std::pair<std::string, Evaluator*>> evaluators;
+};
+
+/// Model, optimizer, losses and evaluators from their sections, in manifest order.
+Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,
+                             const RunContext& context);
+
+/// The section of the [model] (architecture); throws when there is none.
+const ComponentSection& architecture_section(const std::vector<ComponentSection>& sections);
+
+/// The components of `sections` and the libraries that provide them (for checkpoints).
+std::vector<PluginRecord> plugin_records(const PluginHost& host,
+                                         const std::vector<ComponentSection>& sections);
+
+}  // namespace anvil::core
