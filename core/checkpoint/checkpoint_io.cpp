@@ -116,6 +116,10 @@ void verify_checkpoint(const fs::path& dir) { verify_checksum_index(dir, require
 
 LoadedCheckpoint read_checkpoint(const fs::path& dir) {
   verify_checkpoint(dir);
+  return read_verified_checkpoint(dir);
+}
+
+LoadedCheckpoint read_verified_checkpoint(const fs::path& dir) {
   LoadedCheckpoint loaded;
   loaded.dir = dir;
   loaded.state = read_checkpoint_state(dir / kStateFile);

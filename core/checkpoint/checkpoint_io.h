@@ -45,6 +45,11 @@ struct LoadedCheckpoint {
 /// and the damaged file.
 LoadedCheckpoint read_checkpoint(const std::filesystem::path& dir);
 
+/// Reads a checkpoint that verify_checkpoint (or resolve_checkpoint, latest_valid_checkpoint)
+/// has just accepted, without hashing every file again. Throws DataError naming a file that
+/// cannot be read or parsed.
+LoadedCheckpoint read_verified_checkpoint(const std::filesystem::path& dir);
+
 /// Verifies `dir` against its checksums without reading the tensors. Throws like read_checkpoint.
 void verify_checkpoint(const std::filesystem::path& dir);
 

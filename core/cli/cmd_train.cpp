@@ -71,16 +71,19 @@ std::string manifest_text(const Manifest& manifest) {
   return text.str();
 }
 
-// The checkpoint to continue from: the one --resume names, or with resume = "auto" the newest
-// valid one of the run folder; nothing for a fresh start.
-std::optional<fs::path> resume_point(const TrainArgs& args, const TrainConfig& config) {
+// The checkpoint to continue from, verified: `named` (what --resume named, already resolved),
+// --resume without a path: the run folder's newest valid one, or with resume = "auto" the newest
+// valid one when there are checkpoints; nothing for a fresh start.
+std::optional<fs::path> resume_point(const TrainArgs& args, const std::optional<fs::path>& named,
+                                     const TrainConfig& config) {
+  if (named) return named;
+  if (args.resume) return resolve_checkpoint(config.run_dir, warn);
   const fs::path checkpoints = config.run_dir / kCheckpointsDir;
-  if (args.resume) return resolve_checkpoint(args.resume->empty() ? config.run_dir : fs::path(*args.resume), warn);
-  if (list_checkpoints(checkpoints).empty()) return std::nullopt;
+  const std::vector<CheckpointEntry> existing = list_checkpoints(checkpoints);
+  if (existing.empty()) return std::nullopt;
   if (!config.checkpoint.resume_auto)
     throw Error("the run folder " + config.run_dir.string() + " already has checkpoints (newest " +
-                    list_checkpoints(checkpoints).back().dir.filename().string() +
-                    ") and [checkpoint] resume = \"never\"",
+                    existing.back().dir.filename().string() + ") and [checkpoint] resume = \"never\"",
                 "continue it with --resume, start over with --restart (deletes its checkpoints), or "
                 "choose another [run] name");
   if (auto entry = latest_valid_checkpoint(checkpoints, warn)) return entry->dir;
@@ -222,12 +225,11 @@ int run_train_command(const std::vector<std::string>& argv) {
   if (args.stop_at_step < 0) throw po::error("--stop-at-step must be positive");
 
   // Without a manifest, the one saved with the checkpoint --resume names.
-  fs::path manifest_path = args.manifest;
-  if (manifest_path.empty()) {
-    if (!args.resume || args.resume->empty())
-      throw po::error("anvil train needs a manifest: anvil train run.toml (or --resume runs/NAME)");
-    manifest_path = resolve_checkpoint(*args.resume, warn) / kManifestFile;
-  }
+  if (args.manifest.empty() && (!args.resume || args.resume->empty()))
+    throw po::error("anvil train needs a manifest: anvil train run.toml (or --resume runs/NAME)");
+  std::optional<fs::path> named_checkpoint;  // resolved (and verified) once
+  if (args.resume && !args.resume->empty()) named_checkpoint = resolve_checkpoint(*args.resume, warn);
+  const fs::path manifest_path = args.manifest.empty() ? *named_checkpoint / kManifestFile : fs::path(args.manifest);
   std::vector<Override> overrides;
   for (const std::string& text : args.sets) overrides.push_back(Override{text});
   Manifest manifest = Manifest::load(manifest_path, overrides);
@@ -244,8 +246,8 @@ int run_train_command(const std::vector<std::string>& argv) {
     fs::remove_all(checkpoints_dir);
   }
   std::optional<LoadedCheckpoint> checkpoint;
-  if (const std::optional<fs::path> from = resume_point(args, config)) {
-    checkpoint = read_checkpoint(*from);
+  if (const std::optional<fs::path> from = resume_point(args, named_checkpoint, config)) {
+    checkpoint = read_verified_checkpoint(*from);
     check_resume_manifest(*checkpoint, manifest);
   }
 
