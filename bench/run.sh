@@ -40,4 +40,7 @@ echo
 echo "== checkpoints and generation (a few minutes) =="
 bash bench/checkpoint/run.sh "$build"
 echo
+echo "== local vs full attention =="
+"$build/bin/attention_bench"
+echo
 echo "(longer runs: bench/tokenizer/run.sh, bench/data/prepare.sh, bench/train/compare.sh with bf16)"

@@ -48,6 +48,7 @@ void clip_gradients(const std::vector<at::Tensor>& parameters, double norm, doub
 StepRunner::StepRunner(Model& model, Optimizer& optimizer, std::vector<LossTerm> losses,
                        std::vector<at::Tensor> parameters, StepOptions options)
     : model_(model),
+      observer_(dynamic_cast<StepObserver*>(&model)),
       optimizer_(optimizer),
       losses_(std::move(losses)),
       parameters_(std::move(parameters)),
@@ -95,12 +96,14 @@ StepOutcome StepRunner::step(const std::vector<Batch>& micro_batches, double lr)
     outcome.scale_overflow = scaler_.enabled() && std::isfinite(outcome.loss);
     scaler_.update(/*overflow=*/true);
     optimizer_.zero_grad();
+    if (observer_) observer_->end_step(/*updated=*/false);
     return outcome;
   }
   clip_gradients(parameters_, outcome.grad_norm, options_.grad_clip);
   optimizer_.set_lr(lr);
   optimizer_.step();
   scaler_.update(/*overflow=*/false);
+  if (observer_) add_metrics(outcome.metrics, observer_->end_step(/*updated=*/true), "", 1.0);
   return outcome;
 }
 

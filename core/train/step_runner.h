@@ -48,6 +48,8 @@ class StepRunner {
 
   /// Trains on `micro_batches` (on the model's device) at learning rate `lr`. When the loss
   /// or gradient is not finite, the parameters and optimizer state are left unchanged.
+  /// A model that is also a StepObserver hears of the step's end, updated or skipped; the
+  /// metrics it returns join the outcome's.
   StepOutcome step(const std::vector<Batch>& micro_batches, double lr);
 
   /// The fp16 loss scaler (its state goes into checkpoints).
@@ -55,6 +57,7 @@ class StepRunner {
 
  private:
   Model& model_;
+  StepObserver* observer_;  ///< the model's, when it implements one
   Optimizer& optimizer_;
   std::vector<LossTerm> losses_;
   std::vector<at::Tensor> parameters_;

@@ -90,6 +90,10 @@ std::string dense_hf_name(const std::string& name) {
 }
 
 HuggingFaceModel DenseModel::to_hugging_face() const {
+  // Llama attends over every position; a sliding window would silently change the model.
+  if (net_->options.window > 0)
+    throw Error("hybrid: sliding-window attention has no Hugging Face Llama equivalent",
+                "anvil export writes Llama folders for the dense architecture only");
   HuggingFaceModel hf;
   hf.config_json = dense_hf_config(net_->options);
   for (const auto& item : net_->named_parameters())

@@ -5,30 +5,54 @@
 
 namespace anvil::builtin {
 
-nn::AttentionOptions attention_options(const DenseOptions& options) {
+nn::AttentionOptions attention_options(const DenseOptions& options, std::int64_t layer) {
   nn::AttentionOptions a;
   a.d_model = options.d_model;
   a.n_heads = options.n_heads;
   a.n_kv_heads = options.kv_heads();
   a.head_dim = options.head_dim();
+  a.window = options.is_local_layer(layer) ? options.window : 0;
   return a;
 }
 
-DenseBlockImpl::DenseBlockImpl(const DenseOptions& options_) : options(options_) { reset(); }
+nn::AttentionOptions global_branch_options(const DenseOptions& options) {
+  nn::AttentionOptions a;
+  a.d_model = options.d_model;
+  a.n_heads = options.global_heads;
+  a.n_kv_heads = options.global_heads;
+  a.head_dim = options.head_dim();
+  return a;
+}
+
+bool has_global_branch(const DenseOptions& options, std::int64_t layer) {
+  return options.global_heads > 0 && options.is_local_layer(layer);
+}
+
+DenseBlockImpl::DenseBlockImpl(const DenseOptions& options_, std::int64_t layer_)
+    : options(options_), layer(layer_) {
+  reset();
+}
 
 void DenseBlockImpl::reset() {
   attention_norm = register_module("attention_norm", RMSNorm(options.d_model, options.norm_eps));
-  attention = register_module("attention", nn::GroupedQueryAttention(attention_options(options)));
+  attention =
+      register_module("attention", nn::GroupedQueryAttention(attention_options(options, layer)));
+  global_attention = nullptr;
+  if (has_global_branch(options, layer))
+    global_attention = register_module("global_attention",
+                                       nn::GroupedQueryAttention(global_branch_options(options)));
   ffn_norm = register_module("ffn_norm", RMSNorm(options.d_model, options.norm_eps));
   feed_forward = register_module("feed_forward", nn::SwiGLU(options.d_model, options.ffn_width()));
 }
 
 at::Tensor DenseBlockImpl::forward(const at::Tensor& x, const RotaryTables& rope, bool dropout,
-                                   KVSlot* cache, std::int64_t offset) {
+                                   LayerCache* cache, std::int64_t offset) {
   const bool drop = dropout && options.dropout > 0;
-  const at::Tensor h =
-      x + at::dropout(attention->forward(attention_norm->forward(x), rope, cache, offset),
-                      options.dropout, drop);
+  const at::Tensor normed = attention_norm->forward(x);
+  at::Tensor mixed = attention->forward(normed, rope, cache ? &cache->attention : nullptr, offset);
+  if (global_attention)
+    mixed = mixed + global_attention->forward(normed, rope, cache ? &cache->global : nullptr, offset);
+  const at::Tensor h = x + at::dropout(mixed, options.dropout, drop);
   return h + at::dropout(feed_forward->forward(ffn_norm->forward(h)), options.dropout, drop);
 }
 

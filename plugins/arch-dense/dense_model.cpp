@@ -25,7 +25,7 @@ void DenseImpl::reset() {
   layers = register_module("layers", torch::nn::ModuleList());
   blocks.clear();
   for (std::int64_t i = 0; i < options.n_layers; ++i) {
-    blocks.emplace_back(options);
+    blocks.emplace_back(options, i);
     layers->push_back(blocks.back());
   }
   norm = register_module("norm", RMSNorm(options.d_model, options.norm_eps));
@@ -36,31 +36,11 @@ void DenseImpl::reset() {
                       torch::nn::LinearOptions(options.d_model, options.vocab_size).bias(false)));
 }
 
-namespace {
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-}  // namespace
-
 void DenseImpl::initialize(at::Generator& generator) {
-  at::NoGradGuard no_grad;
-  const double residual_std =
-      options.init_std / std::sqrt(2.0 * static_cast<double>(options.n_layers));
-  // In registration order, so that a seed always gives the same weights.
-  for (auto& item : named_parameters()) {
-    const std::string& name = item.key();
-    at::Tensor& param = item.value();
-    if (ends_with(name, "norm.weight"))
-      param.fill_(1.0);
-    else if (ends_with(name, "attention.wo.weight") || ends_with(name, "feed_forward.w2.weight"))
-      param.normal_(0.0, residual_std, generator);
-    else
-      param.normal_(0.0, options.init_std, generator);
-  }
+  init_decoder_parameters(*this, options.init_std, options.n_layers, generator);
 }
 
-at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<KVSlot>* cache,
+at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerCache>* cache,
                                     std::int64_t offset) {
   ANVIL_CHECK(tokens.dim() == 2, "dense: tokens must be [B, T], got ", tokens.sizes());
   const std::int64_t T = tokens.size(1);
@@ -98,20 +78,64 @@ at::Tensor DenseImpl::logits(const at::Tensor& hidden) {
 // DenseModel
 
 namespace {
-// Derives the initialisation stream from the run seed, so that it differs from other
-// components' streams (RunContext asks to derive, never reuse): one splitmix64 step.
-std::uint64_t init_seed(std::uint64_t run_seed) {
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+}  // namespace
+
+std::uint64_t decoder_init_seed(std::uint64_t run_seed) {
   std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-}  // namespace
+
+void init_decoder_parameters(torch::nn::Module& module, double init_std, std::int64_t n_layers,
+                             at::Generator& generator) {
+  at::NoGradGuard no_grad;
+  const double residual_std = init_std / std::sqrt(2.0 * static_cast<double>(n_layers));
+  // In registration order, so that a seed always gives the same weights.
+  for (auto& item : module.named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& param = item.value();
+    if (ends_with(name, "norm.weight"))
+      param.fill_(1.0);
+    else if (ends_with(name, "wo.weight") || ends_with(name, "w2.weight") ||
+             ends_with(name, "experts.w2"))
+      param.normal_(0.0, residual_std, generator);
+    else
+      param.normal_(0.0, init_std, generator);
+  }
+}
+
+std::vector<LayerCache> dense_layer_caches(const DenseOptions& o, std::int64_t batch,
+                                           std::int64_t max_len,
+                                           const at::TensorOptions& tensor_options) {
+  const auto slot = [&](std::int64_t heads) {
+    return KVSlot{at::zeros({batch, heads, max_len, o.head_dim()}, tensor_options),
+                  at::zeros({batch, heads, max_len, o.head_dim()}, tensor_options)};
+  };
+  std::vector<LayerCache> layers;
+  for (std::int64_t i = 0; i < o.n_layers; ++i)
+    layers.push_back({slot(o.kv_heads()), has_global_branch(o, i) ? slot(o.global_heads) : KVSlot{}});
+  return layers;
+}
+
+void require_vocab_size(const std::string& name, const RunContext& context) {
+  if (context.vocab_size <= 0)
+    throw Error("architecture '" + name +
+                    "' needs the tokenizer's vocabulary size, but the run context has "
+                    "vocab_size = " +
+                    std::to_string(context.vocab_size),
+                "build or load the tokenizer before the model, so the host can pass its "
+                "vocab_size");
+}
 
 DenseModel::DenseModel(DenseOptions options, const RunContext& context)
     : net_(Dense(std::move(options))) {
   // Drawn on the CPU before the move, since a CPU generator can only fill CPU tensors.
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(init_seed(context.seed));
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(decoder_init_seed(context.seed));
   net_->initialize(generator);
   net_->to(context.device, context.param_dtype);
 }
@@ -138,12 +162,9 @@ std::unique_ptr<KVCache> DenseModel::new_cache(std::int64_t batch, std::int64_t 
   ANVIL_CHECK(batch > 0, "dense: cache batch size must be positive, got ", batch);
   ANVIL_CHECK(max_len > 0 && max_len <= o.max_seq_len, "dense: cache max_len must be in [1, ",
               o.max_seq_len, "] (max_seq_len), got ", max_len);
-  const at::TensorOptions options = net_->tok_embeddings->weight.options();
-  std::vector<KVSlot> slots;
-  for (std::int64_t i = 0; i < o.n_layers; ++i)
-    slots.push_back({at::zeros({batch, o.kv_heads(), max_len, o.head_dim()}, options),
-                     at::zeros({batch, o.kv_heads(), max_len, o.head_dim()}, options)});
-  return std::make_unique<DenseCache>(std::move(slots), batch, max_len);
+  return std::make_unique<DenseCache>(
+      dense_layer_caches(o, batch, max_len, net_->tok_embeddings->weight.options()),
+      batch, max_len);
 }
 
 at::Tensor DenseModel::decode(const at::Tensor& tokens, KVCache& cache) {
@@ -160,12 +181,7 @@ at::Tensor DenseModel::decode(const at::Tensor& tokens, KVCache& cache) {
 }
 
 std::unique_ptr<DenseModel> make_dense_model(DenseOptions options, const RunContext& context) {
-  if (context.vocab_size <= 0)
-    throw Error(
-        "architecture 'dense' needs the tokenizer's vocabulary size, but the run context has "
-        "vocab_size = " +
-            std::to_string(context.vocab_size),
-        "build or load the tokenizer before the model, so the host can pass its vocab_size");
+  require_vocab_size("dense", context);
   options.vocab_size = context.vocab_size;
   return std::make_unique<DenseModel>(std::move(options), context);
 }

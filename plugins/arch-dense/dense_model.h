@@ -48,7 +48,7 @@ class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
   /// offset + T - 1: [B, T, D]. With `cache` (one slot per layer), the keys and values are
   /// written at those positions and attention also sees the ones before. Dropout applies in
   /// training mode without a cache; activation checkpointing also needs autograd on.
-  at::Tensor hidden_states(const at::Tensor& tokens, std::vector<KVSlot>* cache = nullptr,
+  at::Tensor hidden_states(const at::Tensor& tokens, std::vector<LayerCache>* cache = nullptr,
                            std::int64_t offset = 0);
   /// Logits [B, T, V] of hidden states [B, T, D].
   at::Tensor logits(const at::Tensor& hidden);
@@ -65,18 +65,18 @@ TORCH_MODULE(Dense);
 /// Decoding state: every layer's keys and values up to max_len positions.
 class DenseCache final : public KVCache {
  public:
-  DenseCache(std::vector<KVSlot> slots, std::int64_t batch, std::int64_t max_len)
+  DenseCache(std::vector<LayerCache> slots, std::int64_t batch, std::int64_t max_len)
       : slots_(std::move(slots)), batch_(batch), max_len_(max_len) {}
   std::int64_t length() const override { return length_; }
   std::int64_t batch() const noexcept { return batch_; }
   std::int64_t max_len() const noexcept { return max_len_; }
-  /// One slot per layer.
-  std::vector<KVSlot>& slots() noexcept { return slots_; }
+  /// One entry per layer.
+  std::vector<LayerCache>& slots() noexcept { return slots_; }
   /// Records `count` more tokens.
   void advance(std::int64_t count) noexcept { length_ += count; }
 
  private:
-  std::vector<KVSlot> slots_;
+  std::vector<LayerCache> slots_;
   std::int64_t batch_;
   std::int64_t max_len_;
   std::int64_t length_ = 0;
@@ -115,6 +115,28 @@ class DenseModel final : public Model, public HuggingFaceExportable {
  private:
   Dense net_{nullptr};
 };
+
+/// The seed of a decoder's initialisation, derived from the run's seed (one splitmix64 step),
+/// so that it differs from other components' streams (RunContext asks to derive, never reuse).
+std::uint64_t decoder_init_seed(std::uint64_t run_seed);
+
+/// Draws every parameter of a decoder `module` from `generator`, in registration order:
+/// gains of norms (names ending "norm.weight") 1; the matrices that write into the residual
+/// stream (names ending "wo.weight", "w2.weight" or "experts.w2") normal(0, init_std /
+/// sqrt(2 * n_layers)) (GPT-2's scaled residual init); everything else normal(0, init_std).
+void init_decoder_parameters(torch::nn::Module& module, double init_std, std::int64_t n_layers,
+                             at::Generator& generator);
+
+/// Zeroed keys and values of every layer of a decoder with `options`: [batch, n_kv_heads,
+/// max_len, head_dim] per attention (and [batch, global_heads, max_len, head_dim] per global
+/// branch), with `tensor_options` (the model's dtype and device).
+std::vector<LayerCache> dense_layer_caches(const DenseOptions& options, std::int64_t batch,
+                                           std::int64_t max_len,
+                                           const at::TensorOptions& tensor_options);
+
+/// Throws anvil::Error when the run context does not know the tokenizer's vocabulary size,
+/// which architecture `name` needs.
+void require_vocab_size(const std::string& name, const RunContext& context);
 
 /// config.json of a Hugging Face LlamaForCausalLM with the architecture of `options`.
 /// RoPE needs no conversion: the dense model already rotates the halves of each head

@@ -3,6 +3,7 @@
 
 #include <anvil/errors.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -68,6 +69,9 @@ std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& o) {
   if (!(o.dropout >= 0 && o.dropout < 1))
     problems.add("dropout", "must be in [0, 1), got ", o.dropout);
   if (!(o.init_std > 0)) problems.add("init_std", "must be greater than 0, got ", o.init_std);
+  if (o.window < 0) problems.add("window", "must be 0 (full attention) or positive, got ", o.window);
+  if (o.global_every < 0) problems.add("global_every", "must be >= 0, got ", o.global_every);
+  if (o.global_heads < 0) problems.add("global_heads", "must be >= 0, got ", o.global_heads);
   return problems.take();
 }
 
@@ -84,13 +88,27 @@ std::int64_t dense_matmul_parameters(const DenseOptions& o) {
   const std::int64_t kv_width = o.kv_heads() * o.head_dim();
   const std::int64_t attention = 2 * o.d_model * o.d_model + 2 * o.d_model * kv_width;
   const std::int64_t mlp = 3 * o.d_model * o.ffn_width();
-  return o.n_layers * (attention + mlp) + o.vocab_size * o.d_model;
+  // A global branch: one key/value head per query head, each head_dim wide.
+  const std::int64_t global = 4 * o.d_model * o.global_heads * o.head_dim();
+  std::int64_t local_layers = 0;
+  for (std::int64_t i = 0; i < o.n_layers; ++i) local_layers += o.is_local_layer(i) ? 1 : 0;
+  return o.n_layers * (attention + mlp) + (o.global_heads > 0 ? local_layers * global : 0) +
+         o.vocab_size * o.d_model;
 }
 
 double dense_flops_per_token(const DenseOptions& o, std::int64_t seq_len) {
-  return 6.0 * static_cast<double>(dense_matmul_parameters(o)) +
-         12.0 * static_cast<double>(o.n_layers) * static_cast<double>(o.d_model) *
-             static_cast<double>(seq_len);
+  const auto T = static_cast<double>(seq_len);
+  const auto width = static_cast<double>(o.d_model);
+  double attention = 0;
+  for (std::int64_t i = 0; i < o.n_layers; ++i) {
+    if (!o.is_local_layer(i)) {
+      attention += 12.0 * width * T;
+      continue;
+    }
+    attention += 12.0 * width * static_cast<double>(std::min(o.window, seq_len));
+    attention += 12.0 * static_cast<double>(o.global_heads * o.head_dim()) * T;
+  }
+  return 6.0 * static_cast<double>(dense_matmul_parameters(o)) + attention;
 }
 
 }  // namespace anvil::builtin

@@ -27,6 +27,16 @@ struct DenseOptions {
   double dropout = 0.0;               ///< on the embeddings and each branch before its residual add
   double init_std = 0.02;             ///< std of the normal initialisation of every matrix
   bool activation_checkpointing = false;  ///< recompute each block's activations in backward
+  // Hybrid attention (the "hybrid" architecture; the "dense" one leaves them 0).
+  std::int64_t window = 0;        ///< sliding-window width of local attention; 0 = full attention
+  std::int64_t global_every = 0;  ///< with a window: every global_every-th layer attends fully
+  std::int64_t global_heads = 0;  ///< with a window: heads of a full-attention branch in each
+                                  ///< local layer, summed with the local heads' output
+
+  /// Whether layer `i` (0-based) attends over the sliding window (else over all positions).
+  bool is_local_layer(std::int64_t i) const noexcept {
+    return window > 0 && !(global_every > 0 && (i + 1) % global_every == 0);
+  }
 
   /// Key/value heads with 0 resolved to n_heads.
   std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
@@ -54,11 +64,14 @@ void check_dense_options(const DenseOptions& options);
 
 /// Parameters that enter a matmul once per token: every block's attention (wq, wk, wv, wo) and
 /// MLP (w1, w2, w3) matrices plus the output head (counted whether or not it is tied, since the
-/// head's matmul runs either way). The embedding lookup and the norms' gains are not counted.
+/// head's matmul runs either way), and the global branches' (wq, wk, wv, wo) of hybrid local
+/// layers. The embedding lookup and the norms' gains are not counted.
 std::int64_t dense_matmul_parameters(const DenseOptions& options);
 
 /// Training FLOPs per token at sequence length `seq_len` (forward + backward):
-/// 6 * dense_matmul_parameters + 12 * n_layers * d_model * seq_len. The second term is the
+/// 6 * dense_matmul_parameters + 12 * n_layers * d_model * seq_len; a local layer counts
+/// min(window, seq_len) keys instead of seq_len, and a global branch adds
+/// 12 * global_heads * head_dim * seq_len. The second term is the
 /// attention scores (Q K^T) and the weighted sum of values, 2 * 2 * d_model * seq_len per
 /// layer forward, times 3 for forward + backward; it is not halved for the causal mask (the
 /// PaLM / nanoGPT convention), so MFU is comparable with figures computed the same way.

@@ -4,6 +4,7 @@
 namespace anvil {
 
 KVCache::~KVCache() = default;
+StepObserver::~StepObserver() = default;
 
 std::int64_t parameter_count(Model& model) {
   std::int64_t total = 0;

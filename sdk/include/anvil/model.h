@@ -4,6 +4,7 @@
 
 #include <anvil/component.h>
 #include <anvil/export.h>
+#include <anvil/metrics.h>
 #include <anvil/tensor_types.h>
 
 #include <torch/nn/module.h>
@@ -48,6 +49,20 @@ class ANVIL_SDK_API Model : public Component {
   /// Decodes the next tokens. @param tokens [B, t] ids following those already in `cache`.
   /// @return logits [B, t, V], equal to the last t positions of a full forward pass.
   virtual at::Tensor decode(const at::Tensor& tokens, KVCache& cache) = 0;
+};
+
+/// Optional second interface of a Model whose state changes between optimizer steps outside
+/// autograd, such as the expert biases of auxiliary-loss-free MoE balancing. The trainer finds
+/// it with dynamic_cast and calls end_step() once per training step. (A separate class rather
+/// than a new virtual of Model, so that plugins built against an older SDK keep working.)
+class ANVIL_SDK_API StepObserver {
+ public:
+  virtual ~StepObserver();
+  /// Called after the optimizer step with `updated` true, or with false when the step was
+  /// skipped (non-finite loss or gradients). @return metrics of the step's forward passes
+  /// (e.g. per-expert load), which the trainer averages over the logging interval and writes
+  /// to metrics.jsonl.
+  virtual Metrics end_step(bool updated) = 0;
 };
 
 /// Total number of elements of the model's parameters.

@@ -1,10 +1,12 @@
 #include <anvil/nn/attention.h>
 
+#include <anvil/errors.h>
 #include <anvil/torch_compat.h>
 
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -32,6 +34,79 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::
                   /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(static_cast<double>(hd)));
   return at::bmm(at::softmax(scores, -1), v.reshape({B * H, S, hd})).view({B, H, T, hd});
 #endif
+}
+
+namespace {
+
+constexpr double kMinusInfinity = -std::numeric_limits<double>::infinity();
+
+/// T <= window queries after S - T keys: the [T, S] scores are at most [window, 2 window - 1]
+/// once the caller has dropped the keys no query can see, so the band is spelled out.
+at::Tensor banded_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, std::int64_t window) {
+  const std::int64_t T = q.size(2), S = k.size(2);
+  const at::Tensor ones = at::ones({T, S}, q.options().dtype(at::kBool));
+  // Masked: keys after the query (c > S - T + i) and keys that left its window
+  // (c <= S - T + i - window).
+  const at::Tensor masked = at::logical_or(ones.triu(S - T + 1), ones.tril(S - T - window));
+  const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(3)));
+  at::Tensor scores = at::matmul(q * scale, k.transpose(-1, -2));
+  scores.masked_fill_(masked, kMinusInfinity);
+  return at::matmul(at::softmax(scores, -1), v);
+}
+
+/// T > window queries after P = S - T keys, P < window: blocks of `window` queries, each scored
+/// against its own block of keys and the one before ([window, 2 window] per block).
+at::Tensor blocked_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, std::int64_t window) {
+  const std::int64_t B = q.size(0), H = q.size(1), T = q.size(2), hd = q.size(3), S = k.size(2);
+  const std::int64_t w = window, P = S - T;
+  const std::int64_t nb = (T + w - 1) / w, padded = nb * w;
+  // Query j * w + r sits at key position P + j * w + r. Padding the keys on the left by w - P
+  // puts the keys of block j's window at padded positions [j * w, j * w + 2w) for every j,
+  // block 0 included, so all blocks have the same shape and band. Padding on the right rounds
+  // T up to whole blocks; those keys follow every real query, so the causal band hides them,
+  // and each padded query still sees itself (no all -inf row, no NaN anywhere).
+  const at::Tensor qb = at::constant_pad_nd(q, {0, 0, 0, padded - T}).view({B, H, nb, w, hd});
+  const auto key_blocks = [&](const at::Tensor& x) {
+    const at::Tensor blocks = at::constant_pad_nd(x, {0, 0, w - P, padded - T}).view({B, H, nb + 1, w, hd});
+    return at::cat({blocks.narrow(2, 0, nb), blocks.narrow(2, 1, nb)}, 3);  // [B, H, nb, 2w, hd]
+  };
+  const at::Tensor kb = key_blocks(k), vb = key_blocks(v);
+
+  // Query r of a block may see key c of its [2w] keys iff r + 1 <= c <= r + w (key position
+  // minus query position in [1 - w, 0]); the left padding lies below position 0 of the keys.
+  const at::TensorOptions longs = q.options().dtype(at::kLong);
+  const at::Tensor r = at::arange(w, longs).view({w, 1});
+  const at::Tensor c = at::arange(2 * w, longs).view({1, 2 * w});
+  const at::Tensor band = at::logical_or(c < r + 1, c > r + w);
+  const at::Tensor key_position = at::arange(nb, longs).view({nb, 1, 1}) * w + c + (P - w);
+  const at::Tensor masked = at::logical_or(band, key_position < 0);  // [nb, w, 2w]
+
+  const double scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  at::Tensor scores = at::matmul(qb * scale, kb.transpose(-1, -2));  // [B, H, nb, w, 2w]
+  // In place: matmul keeps its inputs for the backward pass, not its output.
+  scores.masked_fill_(masked, kMinusInfinity);
+  return at::matmul(at::softmax(scores, -1), vb).view({B, H, padded, hd}).narrow(2, 0, T);
+}
+
+}  // namespace
+
+at::Tensor sliding_window_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                    std::int64_t window) {
+  ANVIL_CHECK(window >= 1, "sliding_window_attention: window must be at least 1, got ", window);
+  ANVIL_CHECK(q.dim() == 4 && k.dim() == 4 && v.dim() == 4,
+              "sliding_window_attention: q, k, v must be [B, H, T or S, head_dim], got ", q.sizes(), ", ",
+              k.sizes(), ", ", v.sizes());
+  ANVIL_CHECK(k.sizes() == v.sizes() && k.size(2) >= q.size(2),
+              "sliding_window_attention: k and v must be [B, H, S, head_dim] with S >= T, got q ", q.sizes(),
+              ", k ", k.sizes(), ", v ", v.sizes());
+  const std::int64_t T = q.size(2), S = k.size(2);
+  // The first query (position S - T) sees back to S - T - window + 1: older keys are dead for
+  // all of them, and dropping them is a view.
+  const std::int64_t kept = std::min(S, T + window - 1);
+  const at::Tensor k_kept = k.narrow(2, S - kept, kept), v_kept = v.narrow(2, S - kept, kept);
+  if (window >= kept) return causal_attention(q, k_kept, v_kept);  // the window covers everything
+  if (T <= window) return banded_attention(q, k_kept, v_kept, window);
+  return blocked_attention(q, k_kept, v_kept, window);
 }
 
 at::Tensor repeat_heads(const at::Tensor& x, std::int64_t times) {
@@ -76,7 +151,16 @@ at::Tensor GroupedQueryAttentionImpl::forward(const at::Tensor& x, const RotaryT
     k = cache->keys.narrow(2, 0, offset + T);
     v = cache->values.narrow(2, 0, offset + T);
   }
-  const at::Tensor out = causal_attention(q, repeat_heads(k, H / KV), repeat_heads(v, H / KV));
+  at::Tensor out;
+  if (options.window > 0) {
+    // Only the last T + window - 1 positions are visible to these queries; dropping the rest
+    // before repeat_heads keeps a long cache from being copied H / KV times per decode step.
+    const std::int64_t S = k.size(2), kept = std::min(S, T + options.window - 1);
+    out = sliding_window_attention(q, repeat_heads(k.narrow(2, S - kept, kept), H / KV),
+                                   repeat_heads(v.narrow(2, S - kept, kept), H / KV), options.window);
+  } else {
+    out = causal_attention(q, repeat_heads(k, H / KV), repeat_heads(v, H / KV));
+  }
   return wo->forward(out.transpose(1, 2).reshape({B, T, H * hd}));
 }
 

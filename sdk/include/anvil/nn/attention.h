@@ -21,6 +21,18 @@ namespace anvil::nn {
 /// @return [B, H, T, hd]. Uses scaled_dot_product_attention where LibTorch has it.
 ANVIL_SDK_API at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
+/// Causal attention restricted to a sliding window: the query at absolute position p (p = S - T
+/// + i, aligned as in causal_attention) sees only keys max(0, p - window + 1) .. p, at most
+/// `window` keys, itself included. Costs O(T * window) memory and compute, never a [T, S] score
+/// matrix: more than `window` queries are cut into blocks of `window` that each attend over
+/// their own and the previous block's keys; fewer (a decode step) attend over the last
+/// T + window - 1 keys directly. Differentiable; equals causal_attention when window >= S.
+/// @param q [B, H, T, hd] @param k, v [B, H, S, hd], S >= T @param window >= 1
+/// @return [B, H, T, hd]
+/// @throws anvil::Error when window < 1 or the shapes disagree.
+ANVIL_SDK_API at::Tensor sliding_window_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                                  std::int64_t window);
+
 /// [B, KV, S, hd] -> [B, KV * times, S, hd], each key/value head repeated for its `times`
 /// consecutive query heads.
 ANVIL_SDK_API at::Tensor repeat_heads(const at::Tensor& x, std::int64_t times);
@@ -37,6 +49,7 @@ struct AttentionOptions {
   std::int64_t n_heads = 0;     ///< query heads
   std::int64_t n_kv_heads = 0;  ///< key/value heads, dividing n_heads; 0 means n_heads
   std::int64_t head_dim = 0;    ///< width of a head; 0 means d_model / n_heads
+  std::int64_t window = 0;      ///< sliding-window width of local attention; 0 = full causal attention
   /// Key/value heads with 0 resolved.
   std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
   /// Head width with 0 resolved.
@@ -45,6 +58,8 @@ struct AttentionOptions {
 
 /// Grouped-query self-attention with rotary positions: n_heads query heads share n_kv_heads
 /// key/value heads (each serving n_heads / n_kv_heads consecutive query heads). No biases.
+/// With options.window > 0 each position attends only to the last `window` positions, itself
+/// included (sliding_window_attention); the KV cache still holds every position.
 /// Parameters: wq.weight, wk.weight, wv.weight, wo.weight.
 class ANVIL_SDK_API GroupedQueryAttentionImpl : public torch::nn::Cloneable<GroupedQueryAttentionImpl> {
  public:
