@@ -43,4 +43,10 @@ echo
 echo "== local vs full attention =="
 "$build/bin/attention_bench"
 echo
+echo "== MoE dispatch overhead =="
+"$build/bin/moe_bench"
+echo
+echo "== architectures: dense, MoE, hybrid on the demo's run (a few minutes) =="
+bash bench/train/architectures.sh "$build" 60
+echo
 echo "(longer runs: bench/tokenizer/run.sh, bench/data/prepare.sh, bench/train/compare.sh with bf16)"

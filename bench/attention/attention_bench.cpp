@@ -7,13 +7,13 @@
 // resident size at fork) once its inputs exist and a small pass has paid the one-off set-up, and
 // again after its passes, and sends the difference, with its times, back through a pipe. The
 // difference is what one forward + backward pass holds at its peak: activations kept for the
-// backward pass, temporaries, and the gradients of q, k and v. The parent runs no tensor code: forking after
-// LibTorch's OpenMP pool has started is unsafe.
+// backward pass, temporaries, and the gradients of q, k and v. The parent runs no tensor code:
+// forking after LibTorch's OpenMP pool has started is unsafe.
 //
 // It runs with OMP_WAIT_POLICY=PASSIVE, as `anvil train` does with a pthreads OpenBLAS
 // (docs/performance.md): otherwise LibTorch's OpenMP threads spin after each elementwise op on
 // the cores OpenBLAS needs next, which on 2 cores made the local kernel, with its many smaller
-// ops, 3 to 5 times slower at T = 512. A value already set is kept.
+// ops, about 5 times slower at T = 512. A value already set is kept.
 //
 // usage: attention_bench [threads, default 2] [timed repeats, default 5]
 #include <anvil/nn/attention.h>

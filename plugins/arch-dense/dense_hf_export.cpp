@@ -94,10 +94,16 @@ HuggingFaceModel DenseModel::to_hugging_face() const {
   if (net_->options.window > 0)
     throw Error("hybrid: sliding-window attention has no Hugging Face Llama equivalent",
                 "anvil export writes Llama folders for the dense architecture only");
+  if (net_->options.uses_mla())
+    throw Error("dense: multi-head latent attention has no Hugging Face Llama equivalent",
+                "anvil export writes Llama folders for attention = \"gqa\" only");
   HuggingFaceModel hf;
   hf.config_json = dense_hf_config(net_->options);
-  for (const auto& item : net_->named_parameters())
+  for (const auto& item : net_->named_parameters()) {
+    // Multi-token prediction modules serve training only; Llama has no place for them.
+    if (item.key().rfind("mtp.", 0) == 0) continue;
     hf.tensors.emplace_back(dense_hf_name(item.key()), item.value().detach());
+  }
   return hf;
 }
 

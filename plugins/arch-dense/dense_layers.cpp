@@ -24,6 +24,28 @@ nn::AttentionOptions global_branch_options(const DenseOptions& options) {
   return a;
 }
 
+nn::LatentAttentionOptions latent_attention_options(const DenseOptions& options) {
+  nn::LatentAttentionOptions a;
+  a.d_model = options.d_model;
+  a.n_heads = options.n_heads;
+  a.q_lora_rank = options.q_lora_rank;
+  a.kv_lora_rank = options.kv_lora_rank;
+  a.qk_nope_head_dim = options.nope_dim();
+  a.qk_rope_head_dim = options.rope_dim();
+  a.v_head_dim = options.value_dim();
+  a.norm_eps = options.norm_eps;
+  return a;
+}
+
+at::Tensor attend(nn::GroupedQueryAttention& attention, nn::MultiHeadLatentAttention& latent,
+                  nn::GroupedQueryAttention& global, const at::Tensor& x, const RotaryTables& rope,
+                  LayerCache* cache, std::int64_t offset) {
+  at::Tensor mixed = latent ? latent->forward(x, rope, cache ? &cache->latent : nullptr, offset)
+                            : attention->forward(x, rope, cache ? &cache->attention : nullptr, offset);
+  if (global) mixed = mixed + global->forward(x, rope, cache ? &cache->global : nullptr, offset);
+  return mixed;
+}
+
 bool has_global_branch(const DenseOptions& options, std::int64_t layer) {
   return options.global_heads > 0 && options.is_local_layer(layer);
 }
@@ -35,8 +57,14 @@ DenseBlockImpl::DenseBlockImpl(const DenseOptions& options_, std::int64_t layer_
 
 void DenseBlockImpl::reset() {
   attention_norm = register_module("attention_norm", RMSNorm(options.d_model, options.norm_eps));
-  attention =
-      register_module("attention", nn::GroupedQueryAttention(attention_options(options, layer)));
+  attention = nullptr;
+  latent_attention = nullptr;
+  if (options.uses_mla())
+    latent_attention = register_module(
+        "attention", nn::MultiHeadLatentAttention(latent_attention_options(options)));
+  else
+    attention =
+        register_module("attention", nn::GroupedQueryAttention(attention_options(options, layer)));
   global_attention = nullptr;
   if (has_global_branch(options, layer))
     global_attention = register_module("global_attention",
@@ -48,10 +76,8 @@ void DenseBlockImpl::reset() {
 at::Tensor DenseBlockImpl::forward(const at::Tensor& x, const RotaryTables& rope, bool dropout,
                                    LayerCache* cache, std::int64_t offset) {
   const bool drop = dropout && options.dropout > 0;
-  const at::Tensor normed = attention_norm->forward(x);
-  at::Tensor mixed = attention->forward(normed, rope, cache ? &cache->attention : nullptr, offset);
-  if (global_attention)
-    mixed = mixed + global_attention->forward(normed, rope, cache ? &cache->global : nullptr, offset);
+  const at::Tensor mixed = attend(attention, latent_attention, global_attention,
+                                  attention_norm->forward(x), rope, cache, offset);
   const at::Tensor h = x + at::dropout(mixed, options.dropout, drop);
   return h + at::dropout(feed_forward->forward(ffn_norm->forward(h)), options.dropout, drop);
 }

@@ -7,6 +7,7 @@
 #include "dense_options.h"
 
 #include <anvil/nn/attention.h>
+#include <anvil/nn/latent_attention.h>
 #include <anvil/nn/mlp.h>
 #include <anvil/nn/norm.h>
 #include <anvil/nn/rotary.h>
@@ -33,17 +34,29 @@ nn::AttentionOptions global_branch_options(const DenseOptions& options);
 /// Whether layer `layer` has a global branch beside its local attention.
 bool has_global_branch(const DenseOptions& options, std::int64_t layer);
 
-/// One layer's decoding state: its attention's keys and values, and its global branch's.
+/// The latent attention shape of `options` (attention = "mla").
+nn::LatentAttentionOptions latent_attention_options(const DenseOptions& options);
+
+/// One layer's decoding state: its attention's keys and values (or latents), and its global
+/// branch's.
 struct LayerCache {
-  KVSlot attention;
-  KVSlot global;  ///< empty without a global branch
+  KVSlot attention;          ///< grouped-query attention; empty with MLA
+  nn::LatentKVSlot latent;   ///< MLA; empty otherwise
+  KVSlot global;             ///< empty without a global branch
 };
+
+/// The block's attention of `x`: `latent` when it is set, else `attention`, plus the global
+/// branch when there is one, with the matching slots of `cache`.
+at::Tensor attend(nn::GroupedQueryAttention& attention, nn::MultiHeadLatentAttention& latent,
+                  nn::GroupedQueryAttention& global, const at::Tensor& x, const RotaryTables& rope,
+                  LayerCache* cache, std::int64_t offset);
 
 /// Pre-norm decoder block: x + attention(norm(x)), then h + feed_forward(norm(h)). A hybrid
 /// local layer with a global branch adds global_attention(norm(x)) to the first residual:
 /// h = x + local(norm(x)) + global(norm(x)). Parameter names: attention_norm.weight,
 /// attention.{wq,wk,wv,wo}.weight, [global_attention.{wq,wk,wv,wo}.weight,] ffn_norm.weight,
-/// feed_forward.{w1,w2,w3}.weight.
+/// feed_forward.{w1,w2,w3}.weight. With attention = "mla" the attention is a
+/// MultiHeadLatentAttention, registered as "attention" too (attention.{wq,wkv_a,...}).
 class DenseBlockImpl : public torch::nn::Cloneable<DenseBlockImpl> {
  public:
   /// Block number `layer` (0-based) of a decoder with `options`.
@@ -58,7 +71,8 @@ class DenseBlockImpl : public torch::nn::Cloneable<DenseBlockImpl> {
   DenseOptions options;
   std::int64_t layer;
   RMSNorm attention_norm{nullptr};
-  nn::GroupedQueryAttention attention{nullptr};
+  nn::GroupedQueryAttention attention{nullptr};          ///< empty with MLA
+  nn::MultiHeadLatentAttention latent_attention{nullptr};  ///< set with MLA
   nn::GroupedQueryAttention global_attention{nullptr};  ///< empty unless has_global_branch
   RMSNorm ffn_norm{nullptr};
   nn::SwiGLU feed_forward{nullptr};

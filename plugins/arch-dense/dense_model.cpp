@@ -34,6 +34,11 @@ void DenseImpl::reset() {
     output = register_module(
         "output", torch::nn::Linear(
                       torch::nn::LinearOptions(options.d_model, options.vocab_size).bias(false)));
+  mtp = make_mtp_modules(options);
+  if (!mtp.empty()) {
+    auto list = register_module("mtp", torch::nn::ModuleList());
+    for (const MTPModule& module : mtp) list->push_back(module);
+  }
 }
 
 void DenseImpl::initialize(at::Generator& generator) {
@@ -42,6 +47,18 @@ void DenseImpl::initialize(at::Generator& generator) {
 
 at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerCache>* cache,
                                     std::int64_t offset) {
+  return norm->forward(trunk(tokens, cache, offset));
+}
+
+at::Tensor DenseImpl::mtp_loss(const at::Tensor& trunk_output, const at::Tensor& tokens) {
+  return builtin::mtp_loss(
+      mtp, trunk_output, tokens, [this](const at::Tensor& ids) { return tok_embeddings->forward(ids); },
+      [this](const at::Tensor& h) { return logits(norm->forward(h)); }, options,
+      is_training() && options.dropout > 0);
+}
+
+at::Tensor DenseImpl::trunk(const at::Tensor& tokens, std::vector<LayerCache>* cache,
+                            std::int64_t offset) {
   ANVIL_CHECK(tokens.dim() == 2, "dense: tokens must be [B, T], got ", tokens.sizes());
   const std::int64_t T = tokens.size(1);
   ANVIL_CHECK(offset + T <= options.max_seq_len, "dense: positions up to ", offset + T,
@@ -53,7 +70,7 @@ at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerC
   at::Tensor x = tok_embeddings->forward(tokens);
   x = at::dropout(x, options.dropout, dropout && options.dropout > 0);
   const RotaryTables rope =
-      rotary_tables(options.head_dim(), options.rope_base, offset, T, x.options());
+      rotary_tables(options.rope_dim(), options.rope_base, offset, T, x.options());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     if (checkpointing) {
       std::shared_ptr<DenseBlockImpl> block = blocks[i].ptr();
@@ -66,7 +83,7 @@ at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerC
       x = blocks[i]->forward(x, rope, dropout, cache != nullptr ? &(*cache)[i] : nullptr, offset);
     }
   }
-  return norm->forward(x);
+  return x;
 }
 
 at::Tensor DenseImpl::logits(const at::Tensor& hidden) {
@@ -117,8 +134,16 @@ std::vector<LayerCache> dense_layer_caches(const DenseOptions& o, std::int64_t b
                   at::zeros({batch, heads, max_len, o.head_dim()}, tensor_options)};
   };
   std::vector<LayerCache> layers;
-  for (std::int64_t i = 0; i < o.n_layers; ++i)
-    layers.push_back({slot(o.kv_heads()), has_global_branch(o, i) ? slot(o.global_heads) : KVSlot{}});
+  for (std::int64_t i = 0; i < o.n_layers; ++i) {
+    LayerCache layer;
+    if (o.uses_mla())
+      layer.latent = {at::zeros({batch, max_len, o.kv_lora_rank}, tensor_options),
+                      at::zeros({batch, max_len, o.rope_dim()}, tensor_options)};
+    else
+      layer.attention = slot(o.kv_heads());
+    if (has_global_branch(o, i)) layer.global = slot(o.global_heads);
+    layers.push_back(std::move(layer));
+  }
   return layers;
 }
 
@@ -142,8 +167,11 @@ DenseModel::DenseModel(DenseOptions options, const RunContext& context)
 
 ModelOutput DenseModel::forward(const at::Tensor& tokens) {
   ModelOutput out;
-  out.hidden = net_->hidden_states(tokens);
+  const at::Tensor trunk = net_->trunk(tokens);
+  out.hidden = net_->norm->forward(trunk);
   out.logits = net_->logits(out.hidden);
+  if (net_->is_training() && !net_->mtp.empty())
+    out.aux_losses.emplace_back("mtp", net_->mtp_loss(trunk, tokens));
   return out;
 }
 

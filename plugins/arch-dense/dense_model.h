@@ -12,6 +12,7 @@
 
 #include "dense_layers.h"
 #include "dense_options.h"
+#include "mtp.h"
 
 #include <anvil/context.h>
 #include <anvil/hf_export.h>
@@ -50,6 +51,12 @@ class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
   /// training mode without a cache; activation checkpointing also needs autograd on.
   at::Tensor hidden_states(const at::Tensor& tokens, std::vector<LayerCache>* cache = nullptr,
                            std::int64_t offset = 0);
+  /// The last block's output, before the final norm (hidden_states is its norm).
+  at::Tensor trunk(const at::Tensor& tokens, std::vector<LayerCache>* cache = nullptr,
+                   std::int64_t offset = 0);
+  /// The weighted loss of the multi-token prediction modules (see mtp_loss) on the `trunk`
+  /// of `tokens`.
+  at::Tensor mtp_loss(const at::Tensor& trunk, const at::Tensor& tokens);
   /// Logits [B, T, V] of hidden states [B, T, D].
   at::Tensor logits(const at::Tensor& hidden);
 
@@ -59,6 +66,7 @@ class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
   std::vector<DenseBlock> blocks;                ///< the same blocks, typed
   RMSNorm norm{nullptr};
   torch::nn::Linear output{nullptr};  ///< D -> V; empty when tie_embeddings
+  std::vector<MTPModule> mtp;         ///< mtp_depth modules, registered as "mtp" when any
 };
 TORCH_MODULE(Dense);
 
@@ -91,7 +99,8 @@ class DenseModel final : public Model, public HuggingFaceExportable {
   DenseModel(DenseOptions options, const RunContext& context);
 
   torch::nn::Module& module() override { return *net_; }
-  /// Logits [B, T, V] and hidden states [B, T, D]; no auxiliary losses.
+  /// Logits [B, T, V] and hidden states [B, T, D]; in training mode with mtp_depth > 0, the
+  /// auxiliary loss "mtp".
   ModelOutput forward(const at::Tensor& tokens) override;
   /// The n_layers DenseBlocks.
   std::vector<std::shared_ptr<torch::nn::Module>> blocks() override;
@@ -128,8 +137,9 @@ void init_decoder_parameters(torch::nn::Module& module, double init_std, std::in
                              at::Generator& generator);
 
 /// Zeroed keys and values of every layer of a decoder with `options`: [batch, n_kv_heads,
-/// max_len, head_dim] per attention (and [batch, global_heads, max_len, head_dim] per global
-/// branch), with `tensor_options` (the model's dtype and device).
+/// max_len, head_dim] per attention, or with MLA the latent [batch, max_len, kv_lora_rank] and
+/// rotary key [batch, max_len, rope width] (and [batch, global_heads, max_len, head_dim] per
+/// global branch), with `tensor_options` (the model's dtype and device).
 std::vector<LayerCache> dense_layer_caches(const DenseOptions& options, std::int64_t batch,
                                            std::int64_t max_len,
                                            const at::TensorOptions& tensor_options);

@@ -69,6 +69,23 @@ std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& o) {
   if (!(o.dropout >= 0 && o.dropout < 1))
     problems.add("dropout", "must be in [0, 1), got ", o.dropout);
   if (!(o.init_std > 0)) problems.add("init_std", "must be greater than 0, got ", o.init_std);
+  if (o.attention != "gqa" && o.attention != "mla")
+    problems.add("attention", "must be \"gqa\" or \"mla\", got \"", o.attention, "\"");
+  if (o.uses_mla()) {
+    if (o.kv_lora_rank <= 0) problems.add("kv_lora_rank", "must be positive for MLA, got ", o.kv_lora_rank);
+    if (o.q_lora_rank < 0) problems.add("q_lora_rank", "must be 0 (none) or positive, got ", o.q_lora_rank);
+    if (o.qk_nope_head_dim < 0)
+      problems.add("qk_nope_head_dim", "must be 0 (= head width) or positive, got ", o.qk_nope_head_dim);
+    if (o.v_head_dim < 0) problems.add("v_head_dim", "must be 0 (= head width) or positive, got ", o.v_head_dim);
+    if (o.qk_rope_head_dim < 0 || (o.n_heads > 0 && o.rope_dim() % 2 != 0) || (o.n_heads > 0 && o.rope_dim() == 0))
+      problems.add("qk_rope_head_dim", "must leave an even, positive rotary width, got ", o.qk_rope_head_dim,
+                   " (resolved ", o.n_heads > 0 ? o.rope_dim() : 0, ")");
+    if (o.window > 0) problems.add("attention", "\"mla\" cannot be combined with a sliding window");
+  }
+  if (o.mtp_depth < 0) problems.add("mtp_depth", "must be >= 0, got ", o.mtp_depth);
+  else if (o.max_seq_len > 0 && o.mtp_depth >= o.max_seq_len - 1)
+    problems.add("mtp_depth", "must be below max_seq_len - 1 (", o.max_seq_len - 1, "), got ", o.mtp_depth);
+  if (!(o.mtp_weight >= 0)) problems.add("mtp_weight", "must be >= 0, got ", o.mtp_weight);
   if (o.window < 0) problems.add("window", "must be 0 (full attention) or positive, got ", o.window);
   if (o.global_every < 0) problems.add("global_every", "must be >= 0, got ", o.global_every);
   if (o.global_heads < 0) problems.add("global_heads", "must be >= 0, got ", o.global_heads);
@@ -85,27 +102,46 @@ void check_dense_options(const DenseOptions& options) {
 }
 
 std::int64_t dense_matmul_parameters(const DenseOptions& o) {
-  const std::int64_t kv_width = o.kv_heads() * o.head_dim();
-  const std::int64_t attention = 2 * o.d_model * o.d_model + 2 * o.d_model * kv_width;
+  const std::int64_t attention = attention_matmul_parameters(o);
   const std::int64_t mlp = 3 * o.d_model * o.ffn_width();
   // A global branch: one key/value head per query head, each head_dim wide.
   const std::int64_t global = 4 * o.d_model * o.global_heads * o.head_dim();
   std::int64_t local_layers = 0;
-  for (std::int64_t i = 0; i < o.n_layers; ++i) local_layers += o.is_local_layer(i) ? 1 : 0;
+  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) local_layers += o.is_local_layer(i) ? 1 : 0;
   return o.n_layers * (attention + mlp) + (o.global_heads > 0 ? local_layers * global : 0) +
-         o.vocab_size * o.d_model;
+         o.vocab_size * o.d_model + mtp_matmul_parameters(o);
+}
+
+std::int64_t mtp_matmul_parameters(const DenseOptions& o) {
+  const std::int64_t D = o.d_model;
+  return o.mtp_depth *
+         (2 * D * D + attention_matmul_parameters(o) + 3 * D * o.ffn_width() + o.vocab_size * D);
+}
+
+std::int64_t attention_matmul_parameters(const DenseOptions& o) {
+  const std::int64_t D = o.d_model, H = o.n_heads;
+  if (!o.uses_mla()) return 2 * D * D + 2 * D * o.kv_heads() * o.head_dim();
+  const std::int64_t q_width = H * (o.nope_dim() + o.rope_dim());
+  const std::int64_t queries = o.q_lora_rank > 0 ? D * o.q_lora_rank + o.q_lora_rank * q_width : D * q_width;
+  return queries + D * (o.kv_lora_rank + o.rope_dim()) +
+         o.kv_lora_rank * H * (o.nope_dim() + o.value_dim()) + H * o.value_dim() * D;
+}
+
+double attention_score_flops(const DenseOptions& o, std::int64_t keys) {
+  const auto k = static_cast<double>(keys);
+  if (!o.uses_mla()) return 12.0 * static_cast<double>(o.d_model) * k;
+  return 6.0 * static_cast<double>(o.n_heads * (o.nope_dim() + o.rope_dim() + o.value_dim())) * k;
 }
 
 double dense_flops_per_token(const DenseOptions& o, std::int64_t seq_len) {
   const auto T = static_cast<double>(seq_len);
-  const auto width = static_cast<double>(o.d_model);
   double attention = 0;
-  for (std::int64_t i = 0; i < o.n_layers; ++i) {
+  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) {
     if (!o.is_local_layer(i)) {
-      attention += 12.0 * width * T;
+      attention += attention_score_flops(o, seq_len);
       continue;
     }
-    attention += 12.0 * width * static_cast<double>(std::min(o.window, seq_len));
+    attention += attention_score_flops(o, std::min(o.window, seq_len));
     attention += 12.0 * static_cast<double>(o.global_heads * o.head_dim()) * T;
   }
   return 6.0 * static_cast<double>(dense_matmul_parameters(o)) + attention;

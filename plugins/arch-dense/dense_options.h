@@ -27,6 +27,15 @@ struct DenseOptions {
   double dropout = 0.0;               ///< on the embeddings and each branch before its residual add
   double init_std = 0.02;             ///< std of the normal initialisation of every matrix
   bool activation_checkpointing = false;  ///< recompute each block's activations in backward
+  /// "gqa" (grouped-query attention) or "mla" (multi-head latent attention, DeepSeek-V2).
+  std::string attention = "gqa";
+  std::int64_t q_lora_rank = 0;       ///< MLA: query compression width (0 = none)
+  std::int64_t kv_lora_rank = 128;    ///< MLA: width of the cached key/value latent
+  std::int64_t qk_nope_head_dim = 0;  ///< MLA: per-head query/key width without positions (0 = head_dim)
+  std::int64_t qk_rope_head_dim = 0;  ///< MLA: per-head rotary width (0 = head_dim / 2)
+  std::int64_t v_head_dim = 0;        ///< MLA: per-head value width (0 = head_dim)
+  std::int64_t mtp_depth = 0;     ///< multi-token prediction modules (0 = none)
+  double mtp_weight = 0.3;        ///< lambda: weight of their mean loss
   // Hybrid attention (the "hybrid" architecture; the "dense" one leaves them 0).
   std::int64_t window = 0;        ///< sliding-window width of local attention; 0 = full attention
   std::int64_t global_every = 0;  ///< with a window: every global_every-th layer attends fully
@@ -42,6 +51,16 @@ struct DenseOptions {
   std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
   /// Width of one head: d_model / n_heads.
   std::int64_t head_dim() const noexcept { return d_model / n_heads; }
+  /// Whether the attention is multi-head latent attention.
+  bool uses_mla() const noexcept { return attention == "mla"; }
+  /// Width the rotary tables are made for: head_dim, or MLA's decoupled rotary width.
+  std::int64_t rope_dim() const noexcept {
+    return !uses_mla() ? head_dim() : qk_rope_head_dim > 0 ? qk_rope_head_dim : head_dim() / 2;
+  }
+  /// MLA's per-head query/key width without positions, 0 resolved.
+  std::int64_t nope_dim() const noexcept { return qk_nope_head_dim > 0 ? qk_nope_head_dim : head_dim(); }
+  /// MLA's per-head value width, 0 resolved.
+  std::int64_t value_dim() const noexcept { return v_head_dim > 0 ? v_head_dim : head_dim(); }
   /// SwiGLU hidden width: ffn_hidden if set, else ffn_multiplier * d_model rounded up to a
   /// multiple of ffn_multiple_of (8/3 keeps the three SwiGLU matrices at the parameter count
   /// of a 4x GELU MLP, as in Llama).
@@ -64,14 +83,29 @@ void check_dense_options(const DenseOptions& options);
 
 /// Parameters that enter a matmul once per token: every block's attention (wq, wk, wv, wo) and
 /// MLP (w1, w2, w3) matrices plus the output head (counted whether or not it is tied, since the
-/// head's matmul runs either way), and the global branches' (wq, wk, wv, wo) of hybrid local
-/// layers. The embedding lookup and the norms' gains are not counted.
+/// head's matmul runs either way), the global branches' (wq, wk, wv, wo) of hybrid local
+/// layers, and per multi-token prediction module its projection, block and another pass of
+/// the head. The embedding lookup and the norms' gains are not counted.
 std::int64_t dense_matmul_parameters(const DenseOptions& options);
+
+/// Matmul parameters of one layer's (main) attention: wq, wk, wv, wo for grouped-query
+/// attention; the down and up projections and wo for latent attention.
+std::int64_t attention_matmul_parameters(const DenseOptions& options);
+
+/// Training FLOPs per token of one layer's attention scores and weighted values over `keys`
+/// keys (forward + backward, not halved for the causal mask): 12 * d_model * keys for
+/// grouped-query attention, 6 * n_heads * (nope + rope + value widths) * keys for MLA.
+double attention_score_flops(const DenseOptions& options, std::int64_t keys);
+
+/// The multi-token prediction modules' share of dense_matmul_parameters: per module
+/// proj (2D x D), one block's attention and MLP, and the head again.
+std::int64_t mtp_matmul_parameters(const DenseOptions& options);
 
 /// Training FLOPs per token at sequence length `seq_len` (forward + backward):
 /// 6 * dense_matmul_parameters + 12 * n_layers * d_model * seq_len; a local layer counts
-/// min(window, seq_len) keys instead of seq_len, and a global branch adds
-/// 12 * global_heads * head_dim * seq_len. The second term is the
+/// min(window, seq_len) keys instead of seq_len, a global branch adds
+/// 12 * global_heads * head_dim * seq_len, and each multi-token prediction block counts as a
+/// layer. The second term is the
 /// attention scores (Q K^T) and the weighted sum of values, 2 * 2 * d_model * seq_len per
 /// layer forward, times 3 for forward + backward; it is not halved for the causal mask (the
 /// PaLM / nanoGPT convention), so MFU is comparable with figures computed the same way.

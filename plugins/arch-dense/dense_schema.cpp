@@ -47,8 +47,44 @@ void add_dense_schema(OptionSchema& schema, const DenseOptions& defaults) {
   schema.add("activation_checkpointing", defaults.activation_checkpointing,
              "recompute each block's activations in backward instead of storing them "
              "(less memory, one more forward pass)");
+  schema
+      .add("mtp_depth", defaults.mtp_depth,
+           "multi-token prediction modules (DeepSeek-V3): module k also predicts the token k + 1 "
+           "ahead, in training only (0 = none)")
+      .min(0);
+  schema.add("mtp_weight", defaults.mtp_weight, "lambda: weight of the modules' mean loss").min(0.0);
 }
 
+
+void add_latent_attention_schema(OptionSchema& schema, const DenseOptions& defaults) {
+  schema
+      .add("attention", defaults.attention,
+           "\"gqa\": grouped-query attention; \"mla\": multi-head latent attention (DeepSeek-V2), "
+           "whose KV cache holds kv_lora_rank + qk_rope_head_dim values per token and layer")
+      .one_of({"gqa", "mla"});
+  schema.add("q_lora_rank", defaults.q_lora_rank, "MLA: query compression width (0 = none)").min(0);
+  schema.add("kv_lora_rank", defaults.kv_lora_rank, "MLA: width of the compressed key/value latent")
+      .min(1);
+  schema
+      .add("qk_nope_head_dim", defaults.qk_nope_head_dim,
+           "MLA: per-head query/key width without positions (0 = d_model / n_heads)")
+      .min(0);
+  schema
+      .add("qk_rope_head_dim", defaults.qk_rope_head_dim,
+           "MLA: per-head width of the decoupled rotary query/key (0 = half the head width; even)")
+      .min(0);
+  schema.add("v_head_dim", defaults.v_head_dim, "MLA: per-head value width (0 = d_model / n_heads)")
+      .min(0);
+}
+
+void read_latent_attention_options(const Options& options, DenseOptions& o) {
+  o.attention = options.get<std::string>("attention");
+  o.q_lora_rank = options.get<std::int64_t>("q_lora_rank");
+  o.kv_lora_rank = options.get<std::int64_t>("kv_lora_rank");
+  o.qk_nope_head_dim = options.get<std::int64_t>("qk_nope_head_dim");
+  o.qk_rope_head_dim = options.get<std::int64_t>("qk_rope_head_dim");
+  o.v_head_dim = options.get<std::int64_t>("v_head_dim");
+}
 
 DenseOptions read_dense_options(const Options& options, const RunContext& context) {
   DenseOptions o;
@@ -67,6 +103,8 @@ DenseOptions read_dense_options(const Options& options, const RunContext& contex
   o.dropout = options.get<double>("dropout");
   o.init_std = options.get<double>("init_std");
   o.activation_checkpointing = options.get<bool>("activation_checkpointing");
+  o.mtp_depth = options.get<std::int64_t>("mtp_depth");
+  o.mtp_weight = options.get<double>("mtp_weight");
   return o;
 }
 

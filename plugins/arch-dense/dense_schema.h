@@ -16,6 +16,13 @@ namespace anvil::builtin {
 /// with the defaults of `defaults`.
 void add_dense_schema(OptionSchema& schema, const DenseOptions& defaults = {});
 
+/// Adds the attention choice and the multi-head latent attention keys (attention, q_lora_rank,
+/// kv_lora_rank, qk_nope_head_dim, qk_rope_head_dim, v_head_dim) to `schema`.
+void add_latent_attention_schema(OptionSchema& schema, const DenseOptions& defaults = {});
+
+/// Reads the keys of add_latent_attention_schema into `o`.
+void read_latent_attention_options(const Options& options, DenseOptions& o);
+
 /// The DenseOptions of a manifest table declared by add_dense_schema; vocab_size comes from
 /// `context` (0 when not known yet).
 DenseOptions read_dense_options(const Options& options, const RunContext& context);

@@ -9,12 +9,14 @@ namespace {
 anvil::OptionSchema dense_schema() {
   anvil::OptionSchema schema;
   anvil::builtin::add_dense_schema(schema);
+  anvil::builtin::add_latent_attention_schema(schema);
   return schema;
 }
 
 std::unique_ptr<anvil::builtin::DenseModel> make_dense(const anvil::Options& options,
                                                        const anvil::RunContext& context) {
-  const anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(options, context);
+  anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(options, context);
+  anvil::builtin::read_latent_attention_options(options, o);
   anvil::builtin::report_problems(options, anvil::builtin::dense_option_problems(o));
   options.diagnostics().throw_if_any();
   return anvil::builtin::make_dense_model(o, context);

@@ -38,7 +38,13 @@ MoEBlockImpl::MoEBlockImpl(const MoEModelOptions& options_) : options(options_) 
 void MoEBlockImpl::reset() {
   const DenseOptions& b = options.base;
   attention_norm = register_module("attention_norm", RMSNorm(b.d_model, b.norm_eps));
-  attention = register_module("attention", nn::GroupedQueryAttention(attention_options(b)));
+  attention = nullptr;
+  latent_attention = nullptr;
+  if (b.uses_mla())
+    latent_attention =
+        register_module("attention", nn::MultiHeadLatentAttention(latent_attention_options(b)));
+  else
+    attention = register_module("attention", nn::GroupedQueryAttention(attention_options(b)));
   ffn_norm = register_module("ffn_norm", RMSNorm(b.d_model, b.norm_eps));
   feed_forward = register_module("feed_forward", nn::MoEFeedForward(moe_layer_options(options)));
 }
@@ -47,8 +53,10 @@ nn::MoEOutput MoEBlockImpl::forward(const at::Tensor& x, const RotaryTables& rop
                                     LayerCache* cache, std::int64_t offset) {
   const double p = options.base.dropout;
   const bool drop = dropout && p > 0;
-  const at::Tensor h =
-      x + at::dropout(attention->forward(attention_norm->forward(x), rope, cache ? &cache->attention : nullptr, offset), p, drop);
+  nn::GroupedQueryAttention no_global{nullptr};
+  const at::Tensor h = x + at::dropout(attend(attention, latent_attention, no_global,
+                                              attention_norm->forward(x), rope, cache, offset),
+                                       p, drop);
   nn::MoEOutput moe = feed_forward->forward(ffn_norm->forward(h));
   moe.output = h + at::dropout(moe.output, p, drop);
   return moe;
@@ -79,6 +87,18 @@ void MoEImpl::reset() {
   if (!b.tie_embeddings)
     output = register_module(
         "output", torch::nn::Linear(torch::nn::LinearOptions(b.d_model, b.vocab_size).bias(false)));
+  mtp = make_mtp_modules(b);
+  if (!mtp.empty()) {
+    auto list = register_module("mtp", torch::nn::ModuleList());
+    for (const MTPModule& module : mtp) list->push_back(module);
+  }
+}
+
+at::Tensor MoEImpl::mtp_loss(const at::Tensor& trunk, const at::Tensor& tokens) {
+  return builtin::mtp_loss(
+      mtp, trunk, tokens, [this](const at::Tensor& ids) { return tok_embeddings->forward(ids); },
+      [this](const at::Tensor& h) { return logits(norm->forward(h)); }, options.base,
+      is_training() && options.base.dropout > 0);
 }
 
 void MoEImpl::initialize(at::Generator& generator) {
@@ -128,7 +148,7 @@ MoEHidden MoEImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerCach
   MoEHidden result;
   at::Tensor x = tok_embeddings->forward(tokens);
   x = at::dropout(x, b.dropout, dropout && b.dropout > 0);
-  const RotaryTables rope = rotary_tables(b.head_dim(), b.rope_base, offset, T, x.options());
+  const RotaryTables rope = rotary_tables(b.rope_dim(), b.rope_base, offset, T, x.options());
   for (std::size_t i = 0; i < dense_blocks.size(); ++i) {
     LayerCache* slot = cache != nullptr ? &(*cache)[i] : nullptr;
     if (checkpointing) {
@@ -150,6 +170,7 @@ MoEHidden MoEImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerCach
     result.loads.push_back(out.load);
     result.dropped += out.dropped;
   }
+  result.trunk = x;
   result.hidden = norm->forward(x);
   return result;
 }
@@ -180,6 +201,8 @@ ModelOutput MoEModel::forward(const at::Tensor& tokens) {
   out.hidden = hidden.hidden;
   out.logits = net_->logits(hidden.hidden);
   if (hidden.aux_loss.defined()) out.aux_losses.emplace_back("moe_balance", hidden.aux_loss);
+  if (net_->is_training() && !net_->mtp.empty())
+    out.aux_losses.emplace_back("mtp", net_->mtp_loss(hidden.trunk, tokens));
   if (net_->is_training() && at::GradMode::is_enabled()) {
     if (step_loads_.empty()) {
       step_loads_ = hidden.loads;

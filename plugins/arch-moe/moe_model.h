@@ -47,7 +47,8 @@ class MoEBlockImpl : public torch::nn::Cloneable<MoEBlockImpl> {
 
   MoEModelOptions options;
   RMSNorm attention_norm{nullptr};
-  nn::GroupedQueryAttention attention{nullptr};
+  nn::GroupedQueryAttention attention{nullptr};            ///< empty with MLA
+  nn::MultiHeadLatentAttention latent_attention{nullptr};  ///< set with MLA, as "attention"
   RMSNorm ffn_norm{nullptr};
   nn::MoEFeedForward feed_forward{nullptr};
 };
@@ -56,6 +57,7 @@ TORCH_MODULE(MoEBlock);
 /// What the decoder's layers produce besides the hidden states.
 struct MoEHidden {
   at::Tensor hidden;                ///< [B, T, D] after the final norm
+  at::Tensor trunk;                 ///< [B, T, D] the last block's output, before the norm
   at::Tensor aux_loss;              ///< sum of the MoE layers' balance losses; may be undefined
   std::vector<at::Tensor> loads;    ///< [E] per MoE layer, in order
   std::int64_t dropped = 0;         ///< assignments cut by the capacity, all layers
@@ -74,6 +76,8 @@ class MoEImpl : public torch::nn::Cloneable<MoEImpl> {
                           std::int64_t offset = 0);
   /// Logits [B, T, V] of hidden states [B, T, D].
   at::Tensor logits(const at::Tensor& hidden);
+  /// The weighted multi-token prediction loss (mtp_loss; its blocks are dense ones).
+  at::Tensor mtp_loss(const at::Tensor& trunk, const at::Tensor& tokens);
 
   MoEModelOptions options;
   torch::nn::Embedding tok_embeddings{nullptr};
@@ -82,6 +86,7 @@ class MoEImpl : public torch::nn::Cloneable<MoEImpl> {
   std::vector<MoEBlock> moe_blocks;
   RMSNorm norm{nullptr};
   torch::nn::Linear output{nullptr};  ///< empty when tie_embeddings
+  std::vector<MTPModule> mtp;         ///< base.mtp_depth modules, registered as "mtp" when any
 };
 TORCH_MODULE(MoE);
 
@@ -92,7 +97,8 @@ class MoEModel final : public Model, public StepObserver {
   MoEModel(MoEModelOptions options, const RunContext& context);
 
   torch::nn::Module& module() override { return *net_; }
-  /// Logits, hidden states and, in training mode, the auxiliary loss "moe_balance". Training
+  /// Logits, hidden states and, in training mode, the auxiliary losses "moe_balance" and, with
+  /// mtp_depth > 0, "mtp". Training
   /// passes with autograd on add their expert load to the step's.
   ModelOutput forward(const at::Tensor& tokens) override;
   std::vector<std::shared_ptr<torch::nn::Module>> blocks() override;

@@ -63,24 +63,23 @@ void check_moe_options(const MoEModelOptions& options) {
 MoEParameterCount moe_matmul_parameters(const MoEModelOptions& o) {
   const DenseOptions& b = o.base;
   const std::int64_t D = b.d_model;
-  const std::int64_t attention = 2 * D * D + 2 * D * b.kv_heads() * b.head_dim();
+  const std::int64_t attention = attention_matmul_parameters(b);
   const std::int64_t dense_mlp = 3 * D * b.ffn_width();
   const std::int64_t expert = 3 * D * o.expert_hidden;
   const std::int64_t router = D * o.n_routed_experts;
   const std::int64_t head = b.vocab_size * D;
   const std::int64_t shared = o.n_shared_experts * expert + router;
   MoEParameterCount count;
-  count.total = b.n_layers * attention + o.n_dense_layers * dense_mlp +
+  count.total = mtp_matmul_parameters(b) + b.n_layers * attention + o.n_dense_layers * dense_mlp +
                 o.n_moe_layers() * (shared + o.n_routed_experts * expert) + head;
-  count.active = b.n_layers * attention + o.n_dense_layers * dense_mlp +
+  count.active = mtp_matmul_parameters(b) + b.n_layers * attention + o.n_dense_layers * dense_mlp +
                  o.n_moe_layers() * (shared + o.top_k * expert) + head;
   return count;
 }
 
 double moe_flops_per_token(const MoEModelOptions& o, std::int64_t seq_len) {
   return 6.0 * static_cast<double>(moe_matmul_parameters(o).active) +
-         12.0 * static_cast<double>(o.base.n_layers) * static_cast<double>(o.base.d_model) *
-             static_cast<double>(seq_len);
+         static_cast<double>(o.base.n_layers + o.base.mtp_depth) * attention_score_flops(o.base, seq_len);
 }
 
 }  // namespace anvil::builtin

@@ -47,11 +47,12 @@ struct MoEParameterCount {
 };
 
 /// The matmul parameters (head included, embedding lookup, norms and biases not), in total and
-/// active per token; the router's matrix counts as active.
+/// active per token; the router's matrix and the multi-token prediction modules
+/// (mtp_matmul_parameters) count as active.
 MoEParameterCount moe_matmul_parameters(const MoEModelOptions& options);
 
-/// Training FLOPs per token: 6 * active matmul parameters + 12 * n_layers * d_model * seq_len
-/// (the attention term of dense_flops_per_token).
+/// Training FLOPs per token: 6 * active matmul parameters + (n_layers + mtp_depth) *
+/// attention_score_flops(seq_len), as dense_flops_per_token counts attention.
 double moe_flops_per_token(const MoEModelOptions& options, std::int64_t seq_len);
 
 }  // namespace anvil::builtin

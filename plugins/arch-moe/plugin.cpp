@@ -13,6 +13,7 @@ anvil::OptionSchema moe_schema() {
   const MoEModelOptions defaults;
   anvil::OptionSchema schema;
   anvil::builtin::add_dense_schema(schema, defaults.base);
+  anvil::builtin::add_latent_attention_schema(schema, defaults.base);
   schema
       .add("n_dense_layers", defaults.n_dense_layers,
            "leading layers with a dense SwiGLU MLP (ffn_hidden wide) instead of experts")
@@ -58,6 +59,7 @@ std::unique_ptr<anvil::builtin::MoEModel> make_moe(const anvil::Options& options
                                                    const anvil::RunContext& context) {
   MoEModelOptions o;
   o.base = anvil::builtin::read_dense_options(options, context);
+  anvil::builtin::read_latent_attention_options(options, o.base);
   o.n_dense_layers = options.get<std::int64_t>("n_dense_layers");
   o.n_routed_experts = options.get<std::int64_t>("n_routed_experts");
   o.n_shared_experts = options.get<std::int64_t>("n_shared_experts");

@@ -46,7 +46,7 @@ TEST_CASE("anvil --version names the ABI, LibTorch, CUDA and NCCL", "[e2e]") {
   const auto r = run_anvil("--version");
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.out, Contains("anvil 0.3.0"));
-  CHECK_THAT(r.out, Contains("SDK ABI     1 (SDK 0.2)"));
+  CHECK_THAT(r.out, Contains("SDK ABI     1 (SDK 0.3)"));
   CHECK_THAT(r.out, Contains(std::string("LibTorch    ") + TORCH_VERSION));
   CHECK_THAT(r.out, Contains("CUDA"));
   CHECK_THAT(r.out, Contains("NCCL"));

@@ -25,4 +25,14 @@ inline std::unique_ptr<builtin::DenseModel> tiny_dense(std::int64_t vocab, std::
   return builtin::make_dense_model(o, context);
 }
 
+/// The dense decoder of `o` (vocab_size taken from it) in `dtype`, initialised from `seed`.
+inline std::unique_ptr<builtin::DenseModel> build_dense(const builtin::DenseOptions& o,
+                                                        at::ScalarType dtype, std::uint64_t seed) {
+  RunContext context;
+  context.vocab_size = o.vocab_size;
+  context.param_dtype = dtype;
+  context.seed = seed;
+  return builtin::make_dense_model(o, context);
+}
+
 }  // namespace anvil::test

@@ -25,14 +25,14 @@ at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::
 #else
   // LibTorch 1.13 has no fused attention. Three batched kernels: the scaled scores with the
   // additive causal mask folded into baddbmm, the softmax, and the weighted sum of values.
-  const std::int64_t B = q.size(0), H = q.size(1), hd = q.size(3);
+  const std::int64_t B = q.size(0), H = q.size(1), hd = q.size(3), vd = v.size(3);
   const at::Tensor masked = at::ones({T, S}, q.options().dtype(at::kBool)).triu(S - T + 1);
   const at::Tensor mask =
       at::zeros({T, S}, q.options()).masked_fill_(masked, -std::numeric_limits<double>::infinity());
   const at::Tensor scores =
       at::baddbmm(mask, q.reshape({B * H, T, hd}), k.reshape({B * H, S, hd}).transpose(1, 2),
                   /*beta=*/1.0, /*alpha=*/1.0 / std::sqrt(static_cast<double>(hd)));
-  return at::bmm(at::softmax(scores, -1), v.reshape({B * H, S, hd})).view({B, H, T, hd});
+  return at::bmm(at::softmax(scores, -1), v.reshape({B * H, S, vd})).view({B, H, T, vd});
 #endif
 }
 

@@ -74,7 +74,7 @@ TEST_CASE("hybrid layers are local with a global branch, or global every N", "[h
   CHECK(windows == std::vector<std::int64_t>{4, 0, 4, 0});
 }
 
-TEST_CASE("a window limits what a token sees; global attention reaches past it", "[hybrid]") {
+TEST_CASE("a window limits what a token sees and global attention reaches past it", "[hybrid]") {
   at::manual_seed(9);
   DenseOptions local = small_options();
   local.n_layers = 1;

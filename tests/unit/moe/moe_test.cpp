@@ -14,6 +14,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <string>
 
@@ -196,4 +197,35 @@ TEST_CASE("moe learns a fixed sequence", "[moe]") {
   }
   CHECK(first > 2.5);  // ln 19 = 2.94 at the start
   CHECK(last < 0.1);
+}
+
+TEST_CASE("moe with multi-token prediction returns both auxiliary losses", "[moe][mtp]") {
+  MoEModelOptions o = small_options();
+  o.base.mtp_depth = 1;
+  auto model = make_model(o);
+  const anvil::ModelOutput out = model->forward(at::randint(19, {2, 10}, at::kLong));
+  REQUIRE(out.aux_losses.size() == 2);
+  CHECK(out.aux_losses[0].first == "moe_balance");
+  CHECK(out.aux_losses[1].first == "mtp");
+  CHECK(out.aux_losses[1].second.item<double>() == Approx(0.3 * std::log(19.0)).epsilon(0.1));
+  const auto count = anvil::builtin::moe_matmul_parameters(o);
+  CHECK(count.active - anvil::builtin::moe_matmul_parameters(small_options()).active ==
+        anvil::builtin::mtp_matmul_parameters(o.base));
+}
+
+TEST_CASE("moe with latent attention decodes through its latent cache as the full pass", "[moe][mla]") {
+  MoEModelOptions o = small_options();
+  o.base.attention = "mla";
+  o.base.kv_lora_rank = 16;
+  auto model = make_model(o, at::kDouble);
+  model->module().eval();
+  at::NoGradGuard no_grad;
+  const at::Tensor tokens = at::randint(19, {2, 9}, at::kLong);
+  const at::Tensor full = model->forward(tokens).logits;
+  auto cache = model->new_cache(2, 16);
+  std::vector<at::Tensor> steps;
+  for (std::int64_t t = 0; t < 9; ++t) steps.push_back(model->decode(tokens.narrow(1, t, 1), *cache));
+  CHECK(at::allclose(at::cat(steps, 1), full, 1e-9, 1e-11));
+  // Every parameter is counted: matmuls (total) plus the norms' gains (7 of width D, kv_norm).
+  CHECK(anvil::parameter_count(*model) == anvil::builtin::moe_matmul_parameters(o).total + 7 * 32 + 3 * 16);
 }

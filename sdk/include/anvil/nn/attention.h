@@ -17,8 +17,9 @@ namespace anvil::nn {
 
 /// softmax(q k^T / sqrt(head_dim), causal) v, where the T queries are the last T of the S
 /// key positions (S = T for a full pass; S > T when decoding after cached tokens), so query i
-/// sees keys 0 .. S - T + i. @param q [B, H, T, hd] @param k, v [B, H, S, hd]
-/// @return [B, H, T, hd]. Uses scaled_dot_product_attention where LibTorch has it.
+/// sees keys 0 .. S - T + i. @param q, k [B, H, T or S, hd] @param v [B, H, S, vd]: values
+/// may be narrower or wider than queries and keys (latent attention's are).
+/// @return [B, H, T, vd]. Uses scaled_dot_product_attention where LibTorch has it.
 ANVIL_SDK_API at::Tensor causal_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
 
 /// Causal attention restricted to a sliding window: the query at absolute position p (p = S - T
