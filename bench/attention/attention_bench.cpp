@@ -16,6 +16,8 @@
 // ops, about 5 times slower at T = 512. A value already set is kept.
 //
 // usage: attention_bench [threads, default 2] [timed repeats, default 5]
+#include "../passive_omp.h"
+
 #include <anvil/nn/attention.h>
 
 #include <ATen/Functions.h>
@@ -148,12 +150,7 @@ std::string cell_memory(bool ok, const Result& r) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // libgomp reads the variable while it loads, before main(): set it and start again.
-  if (std::getenv("OMP_WAIT_POLICY") == nullptr) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);
-    std::perror("execv /proc/self/exe (running with the default OMP_WAIT_POLICY)");
-  }
+  anvil::bench::ensure_passive_omp(argv);
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
   if (threads < 1 || repeats < 1) {

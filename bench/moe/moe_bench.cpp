@@ -9,7 +9,11 @@
 // fine-grained one (D 512, 64 experts of 128, top-6, 2 shared: DeepSeek-V2-Lite's expert count
 // and top-k at a quarter of its width), 2048 tokens each (8 x 256, the demo's batch).
 //
+// Runs with OMP_WAIT_POLICY=PASSIVE (bench/passive_omp.h), as `anvil train` does.
+//
 // usage: moe_bench [threads, default 2] [repeats, default 10]
+#include "../passive_omp.h"
+
 #include <anvil/nn/moe.h>
 
 #include <ATen/Functions.h>
@@ -86,11 +90,13 @@ void measure(const Shape& s, std::int64_t tokens, int repeats) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  anvil::bench::ensure_passive_omp(argv);
   const int threads = argc > 1 ? std::atoi(argv[1]) : 2;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 10;
   at::set_num_threads(threads);
   at::manual_seed(0);
-  std::printf("MoE layer forward, 2048 tokens, fp32, %d threads, median of %d (ms)\n", threads, repeats);
+  std::printf("MoE layer forward, 2048 tokens, fp32, %d threads, median of %d (ms), OMP_WAIT_POLICY=%s\n",
+              threads, repeats, std::getenv("OMP_WAIT_POLICY"));
   measure({"tiny-moe", 256, 8, 176, 2, 1}, 2048, repeats);
   measure({"fine-grained", 512, 64, 128, 6, 2}, 2048, repeats);
   return 0;

@@ -13,7 +13,7 @@ trap 'rm -rf "$out"' EXIT
 printf '%-12s %12s %8s %12s %12s\n' config tokens/s MFU "final loss" parameters
 for arch in dense moe hybrid; do
   common=(--set "run.out_dir=\"$out\"" --set training.eval_every=0 --set 'sample.prompt=""')
-  "$build/bin/anvil" data prepare "configs/tiny-$arch.toml" "${common[@]}" >/dev/null
+  "$build/bin/anvil" data prepare "configs/tiny-$arch.toml" "${common[@]}" >/dev/null 2>&1
   log=$("$build/bin/anvil" train "configs/tiny-$arch.toml" "${common[@]}" --set "training.steps=$steps" \
         --set training.warmup_steps=5 --restart 2>&1)
   tps=$(grep -E '^throughput' <<<"$log" | awk '{print $2}')
