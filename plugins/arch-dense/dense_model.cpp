@@ -71,19 +71,20 @@ at::Tensor DenseImpl::trunk(const at::Tensor& tokens, std::vector<LayerCache>* c
   x = at::dropout(x, options.dropout, dropout && options.dropout > 0);
   const RotaryTables rope =
       rotary_tables(options.rope_dim(), options.rope_base, offset, T, x.options());
-  for (std::size_t i = 0; i < blocks.size(); ++i) {
-    if (checkpointing) {
-      std::shared_ptr<DenseBlockImpl> block = blocks[i].ptr();
-      x = checkpoint(
-          [block, rope](const at::Tensor& input) {
-            return block->forward(input, rope, /*dropout=*/true);
-          },
-          x, block->parameters());
-    } else {
-      x = blocks[i]->forward(x, rope, dropout, cache != nullptr ? &(*cache)[i] : nullptr, offset);
-    }
-  }
+  for (std::size_t i = 0; i < blocks.size(); ++i)
+    x = run_dense_block(blocks[i], x, rope, dropout, checkpointing,
+                        cache != nullptr ? &(*cache)[i] : nullptr, offset);
   return x;
+}
+
+at::Tensor run_dense_block(DenseBlock& block, const at::Tensor& x, const RotaryTables& rope,
+                           bool dropout, bool checkpointing, LayerCache* cache,
+                           std::int64_t offset) {
+  if (!checkpointing) return block->forward(x, rope, dropout, cache, offset);
+  std::shared_ptr<DenseBlockImpl> impl = block.ptr();
+  return checkpoint(
+      [impl, rope](const at::Tensor& input) { return impl->forward(input, rope, /*dropout=*/true); },
+      x, impl->parameters());
 }
 
 at::Tensor DenseImpl::logits(const at::Tensor& hidden) {

@@ -125,6 +125,12 @@ class DenseModel final : public Model, public HuggingFaceExportable {
   Dense net_{nullptr};
 };
 
+/// Runs `block` on `x` as the decoder's loop does: under activation checkpointing (with
+/// dropout, no cache) when `checkpointing`, else directly with `dropout`, `cache` and `offset`.
+at::Tensor run_dense_block(DenseBlock& block, const at::Tensor& x, const RotaryTables& rope,
+                           bool dropout, bool checkpointing, LayerCache* cache,
+                           std::int64_t offset);
+
 /// The seed of a decoder's initialisation, derived from the run's seed (one splitmix64 step),
 /// so that it differs from other components' streams (RunContext asks to derive, never reuse).
 std::uint64_t decoder_init_seed(std::uint64_t run_seed);

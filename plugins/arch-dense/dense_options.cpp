@@ -93,9 +93,13 @@ std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& o) {
 }
 
 void check_dense_options(const DenseOptions& options) {
-  const std::vector<DenseOptionProblem> problems = dense_option_problems(options);
+  throw_option_problems("dense", dense_option_problems(options));
+}
+
+void throw_option_problems(const std::string& architecture,
+                           const std::vector<DenseOptionProblem>& problems) {
   if (problems.empty()) return;
-  std::string message = "dense: invalid options:";
+  std::string message = architecture + ": invalid options:";
   for (const DenseOptionProblem& problem : problems)
     message += "\n  " + problem.key + " " + problem.message;
   throw Error(message);

@@ -81,6 +81,11 @@ std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& option
 /// Throws anvil::Error listing every problem of dense_option_problems, if there is one.
 void check_dense_options(const DenseOptions& options);
 
+/// Throws anvil::Error "<architecture>: invalid options:" followed by one line per problem,
+/// if there is one.
+void throw_option_problems(const std::string& architecture,
+                           const std::vector<DenseOptionProblem>& problems);
+
 /// Parameters that enter a matmul once per token: every block's attention (wq, wk, wv, wo) and
 /// MLP (w1, w2, w3) matrices plus the output head (counted whether or not it is tied, since the
 /// head's matmul runs either way), the global branches' (wq, wk, wv, wo) of hybrid local

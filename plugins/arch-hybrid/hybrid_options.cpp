@@ -32,12 +32,7 @@ std::vector<DenseOptionProblem> hybrid_option_problems(const DenseOptions& o) {
 std::unique_ptr<DenseModel> make_hybrid_model(DenseOptions options, const RunContext& context) {
   require_vocab_size("hybrid", context);
   options.vocab_size = context.vocab_size;
-  const std::vector<DenseOptionProblem> problems = hybrid_option_problems(options);
-  if (!problems.empty()) {
-    std::string message = "hybrid: invalid options:";
-    for (const DenseOptionProblem& problem : problems) message += "\n  " + problem.key + " " + problem.message;
-    throw Error(message);
-  }
+  throw_option_problems("hybrid", hybrid_option_problems(options));
   return std::make_unique<DenseModel>(std::move(options), context);
 }
 

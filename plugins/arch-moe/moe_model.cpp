@@ -29,7 +29,6 @@ nn::MoEOptions moe_layer_options(const MoEModelOptions& o) {
   layer.capacity_factor = o.capacity_factor;
   layer.balance_loss = nn::parse_balance_loss(o.balance_loss);
   layer.balance_loss_coef = o.balance_loss_coef;
-  layer.bias_update_speed = o.bias_update_speed;
   return layer;
 }
 
@@ -149,17 +148,9 @@ MoEHidden MoEImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerCach
   at::Tensor x = tok_embeddings->forward(tokens);
   x = at::dropout(x, b.dropout, dropout && b.dropout > 0);
   const RotaryTables rope = rotary_tables(b.rope_dim(), b.rope_base, offset, T, x.options());
-  for (std::size_t i = 0; i < dense_blocks.size(); ++i) {
-    LayerCache* slot = cache != nullptr ? &(*cache)[i] : nullptr;
-    if (checkpointing) {
-      std::shared_ptr<DenseBlockImpl> block = dense_blocks[i].ptr();
-      x = checkpoint(
-          [block, rope](const at::Tensor& input) { return block->forward(input, rope, true); }, x,
-          block->parameters());
-    } else {
-      x = dense_blocks[i]->forward(x, rope, dropout, slot, offset);
-    }
-  }
+  for (std::size_t i = 0; i < dense_blocks.size(); ++i)
+    x = run_dense_block(dense_blocks[i], x, rope, dropout, checkpointing,
+                        cache != nullptr ? &(*cache)[i] : nullptr, offset);
   for (std::size_t j = 0; j < moe_blocks.size(); ++j) {
     LayerCache* slot = cache != nullptr ? &(*cache)[dense_blocks.size() + j] : nullptr;
     nn::MoEOutput out = checkpointing ? checkpointed_moe_block(moe_blocks[j].ptr(), x, rope)

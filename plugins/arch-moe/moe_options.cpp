@@ -52,12 +52,7 @@ std::vector<DenseOptionProblem> moe_option_problems(const MoEModelOptions& o) {
 }
 
 void check_moe_options(const MoEModelOptions& options) {
-  const std::vector<DenseOptionProblem> problems = moe_option_problems(options);
-  if (problems.empty()) return;
-  std::string message = "moe: invalid options:";
-  for (const DenseOptionProblem& problem : problems)
-    message += "\n  " + problem.key + " " + problem.message;
-  throw Error(message);
+  throw_option_problems("moe", moe_option_problems(options));
 }
 
 MoEParameterCount moe_matmul_parameters(const MoEModelOptions& o) {

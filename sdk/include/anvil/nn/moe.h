@@ -76,9 +76,6 @@ struct MoEOptions {
   double capacity_factor = 0;
   BalanceLoss balance_loss = BalanceLoss::sequence;
   double balance_loss_coef = 0;  ///< alpha: weight of the balance loss (0 = none)
-  /// gamma of auxiliary-loss-free balancing: how far update_expert_bias() moves each bias
-  /// per step (0 = off).
-  double bias_update_speed = 0;
 };
 
 /// What an MoE layer's forward pass returns besides its output.
