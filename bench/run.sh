@@ -46,6 +46,9 @@ echo
 echo "== MoE dispatch overhead =="
 "$build/bin/moe_bench"
 echo
+echo "== memory footprints (anvil check's plan) against measured allocations =="
+"$build/bin/memory_bench"
+echo
 echo "== architectures: dense, MoE, hybrid on the demo's run (a few minutes) =="
 bash bench/train/architectures.sh "$build" 60
 echo

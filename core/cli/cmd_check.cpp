@@ -1,7 +1,8 @@
 // `anvil check run.toml`: fail before compute. Loads the manifest (extends, --set), loads the
 // plugins, validates every key against the core's and each plugin's declared options, creates
-// the components that are cheap to create so their own semantic checks run, and prints the
-// resolved manifest.
+// the components that are cheap to create so their own semantic checks run, checks the
+// architecture's options through its footprint, and prints the components, the data's state
+// and a memory plan per rank.
 #include "cli/command.h"
 #include "cli/data_setup.h"
 #include "cli/run_setup.h"
@@ -9,16 +10,27 @@
 #include "data/dataset.h"
 #include "log/logging.h"
 #include "manifest/validate.h"
+#include "host/cpu_features.h"
+#include "host/peak_flops.h"
 #include "metrics/progress_bar.h"
+#include "plan/memory_plan.h"
+#include "plan/optimizer_probe.h"
+#include "train/device_setup.h"
 #include "train/train_config.h"
 
 #include <anvil/errors.h>
+#include <anvil/optimizer.h>
 #include <anvil/options.h>
+#include <anvil/tokenizer.h>
 #include <anvil/toml_text.h>
 
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <iostream>
+#include <sstream>
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -73,8 +85,103 @@ std::string data_status(Manifest& manifest) {
   return status + "\n";
 }
 
+const ComponentSection* find_section(const std::vector<ComponentSection>& sections, ComponentKind kind) {
+  for (const ComponentSection& section : sections)
+    if (section.kind == kind) return &section;
+  return nullptr;
+}
+
+std::shared_ptr<Component> create(const ComponentSection& section, const PluginHost& host,
+                                  const RunContext& context) {
+  Diagnostics diagnostics;
+  Options options(*section.table, section.key_path, diagnostics);
+  return host.create_component(section.kind, section.plugin, options, context);
+}
+
+// The vocabulary the model will have: the prepared dataset's tokenizer's, else the one the
+// [tokenizer] section asks for, else what the tokenizer has before training.
+std::int64_t planned_vocab_size(Manifest& manifest, const std::vector<ComponentSection>& sections,
+                                const PluginHost& host) {
+  if (const toml::array* train = manifest.root().at_path("data.train").as_array(); train && !train->empty()) {
+    const DataPlan plan = plan_data(manifest);
+    if (fs::exists(plan.dataset_dir / kDatasetInfoFile))
+      return Dataset::open(plan.dataset_dir, {/*verify_checksums=*/false}).info().tokenizer.vocab_size;
+  }
+  if (const auto asked = manifest.root().at_path("tokenizer.vocab_size").value<std::int64_t>()) return *asked;
+  const ComponentSection* section = find_section(sections, ComponentKind::tokenizer);
+  if (!section) return 0;
+  RunContext context;
+  return std::static_pointer_cast<Tokenizer>(create(*section, host, context))->vocab_size();
+}
+
+// The memory of one device: --device-memory, else 80 GiB for a GPU run (this machine may have
+// none to ask) and this machine's memory for a CPU run.
+void set_device_memory(const std::string& device, double gib, MemoryPlanInput& in) {
+  if (gib > 0) {
+    in.device_memory = gib * 1024 * 1024 * 1024;
+    return;
+  }
+  if (device.rfind("cuda", 0) == 0) {
+    in.device_memory = 80.0 * 1024 * 1024 * 1024;
+    in.device_memory_source = "assumed an 80 GiB GPU; --device-memory GIB sets it";
+    return;
+  }
+  in.device_memory = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  in.device_memory_source = "this machine's memory; --device-memory GIB sets it";
+}
+
+// The memory plan of the run on `ranks` ranks, or why there is none.
+std::string memory_plan(Manifest& manifest, const std::vector<ComponentSection>& sections,
+                        const PluginHost& host, const TrainConfig& config, std::int64_t ranks,
+                        double device_memory_gib) {
+  const ComponentSection* model = find_section(sections, ComponentKind::architecture);
+  const ComponentSection* optimizer = find_section(sections, ComponentKind::optimizer);
+  if (!model || !optimizer) return "";
+  const ComponentEntry* entry = host.find(ComponentKind::architecture, model->plugin);
+  if (!entry || !entry->footprint)
+    return "memory plan: none; architecture '" + model->plugin + "' (" + entry->plugin_name +
+           ") registers no footprint\n";
+
+  // A GPU run is planned in its precision even on a machine without one.
+  const bool gpu = config.device.rfind("cuda", 0) == 0;
+  const c10::Device device = gpu ? c10::Device(c10::kCUDA) : resolve_device(config.device);
+  const std::string precision_name =
+      config.precision == "auto" ? resolve_auto_precision(device, cpu_features()) : config.precision;
+  const c10::ScalarType compute = precision_name == "bf16"   ? c10::kBFloat16
+                                  : precision_name == "fp16" ? c10::kHalf
+                                                             : c10::kFloat;
+
+  MemoryPlanInput in;
+  in.ranks = ranks;
+  in.micro_batch_size = config.micro_batch_size;
+  in.seq_len = config.seq_len;
+  in.vocab_size = planned_vocab_size(manifest, sections, host);
+  in.precision = compute == c10::kFloat ? "fp32" : precision_name + " autocast over fp32 weights";
+  in.optimizer = optimizer->plugin;
+  in.activation_checkpointing = model->table->at_path("activation_checkpointing").value_or(false);
+  RunContext context;
+  context.vocab_size = in.vocab_size;
+  in.optimizer_bytes_per_parameter =
+      optimizer_state_bytes_per_parameter(*std::static_pointer_cast<Optimizer>(create(*optimizer, host, context)));
+
+  FootprintQuery query;
+  query.vocab_size = in.vocab_size;
+  query.seq_len = config.seq_len;
+  query.compute_dtype = compute;
+  Diagnostics diagnostics;
+  Options options(*model->table, model->key_path, diagnostics);
+  in.model = entry->footprint(options, query);
+  diagnostics.throw_if_any();
+  set_device_memory(config.device, device_memory_gib, in);
+
+  std::ostringstream out;
+  print_memory_plan(in, plan_memory(in), out);
+  return out.str();
+}
+
 void print_summary(const Manifest& manifest, const std::vector<ComponentSection>& sections,
-                   const PluginHost& host, const std::string& data, std::ostream& out) {
+                   const PluginHost& host, const std::string& data, const std::string& memory,
+                   std::ostream& out) {
   out << "manifest " << manifest.path().string();
   if (manifest.files().size() > 1) {
     out << " (extends";
@@ -90,7 +197,15 @@ void print_summary(const Manifest& manifest, const std::vector<ComponentSection>
   }
   table.print(out);
   out << "\n" << data;
+  if (!memory.empty()) out << "\n" << memory;
   out << "\nOK: " << sections.size() << " components, every key valid.\n";
+}
+
+// $WORLD_SIZE as torchrun and Slurm set it (1 when unset or not a positive number).
+std::int64_t world_size_from_environment() {
+  const char* text = std::getenv("WORLD_SIZE");
+  const long long n = text ? std::atoll(text) : 0;
+  return n > 0 ? n : 1;
 }
 
 }  // namespace
@@ -100,17 +215,25 @@ int run_check_command(const std::vector<std::string>& args) {
   std::string manifest_path;
   std::vector<std::string> overrides;
   bool dump = false;
+  std::int64_t ranks = 0;
+  double device_memory_gib = 0;
   po::options_description description("check options");
   description.add_options()
       ("manifest", po::value(&manifest_path)->required()->value_name("FILE"), "the run manifest")
       ("set", po::value(&overrides)->composing()->value_name("KEY=VALUE"),
        "override a manifest value, e.g. --set training.steps=200 (repeatable; TOML typing)")
-      ("dump", po::bool_switch(&dump), "print only the resolved manifest (TOML) on stdout");
+      ("dump", po::bool_switch(&dump), "print only the resolved manifest (TOML) on stdout")
+      ("ranks", po::value(&ranks)->value_name("N"),
+       "plan memory for N data-parallel ranks (default: $WORLD_SIZE, else 1)")
+      ("device-memory", po::value(&device_memory_gib)->value_name("GIB"),
+       "memory of one device for the plan (default: 80 for a GPU run, this machine's for a CPU run)");
   add_common_options(description, common);
   po::positional_options_description positional;
   positional.add("manifest", 1);
   po::variables_map values;
-  if (!parse_command_line(args, "anvil check <manifest.toml> [--set KEY=VALUE]... [--dump]",
+  if (!parse_command_line(args,
+                          "anvil check <manifest.toml> [--set KEY=VALUE]... [--dump] [--ranks N] "
+                          "[--device-memory GIB]",
                           description, positional, values, common))
     return 0;
 
@@ -120,12 +243,17 @@ int run_check_command(const std::vector<std::string>& args) {
   const auto host = load_plugins(common, manifest_plugin_paths(manifest));
   const std::vector<ComponentSection> sections = validate_manifest(manifest, *host);
   create_components(sections, *host);
-  read_train_config(manifest);  // the settings that depend on each other (schedule, batch)
+  if (ranks == 0) ranks = world_size_from_environment();
+  if (ranks < 1) throw Error("--ranks must be at least 1, got " + std::to_string(ranks));
+  if (device_memory_gib < 0) throw Error("--device-memory must be positive (GiB)");
+  // The settings that depend on each other (schedule, batch over the ranks).
+  const TrainConfig config = read_train_config(manifest, static_cast<int>(ranks));
 
   if (dump) {
     std::cout << format_toml(manifest.root());
   } else {
-    print_summary(manifest, sections, *host, data_status(manifest), std::cout);
+    const std::string memory = memory_plan(manifest, sections, *host, config, ranks, device_memory_gib);
+    print_summary(manifest, sections, *host, data_status(manifest), memory, std::cout);
   }
   return 0;
 }

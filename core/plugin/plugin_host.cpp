@@ -27,8 +27,12 @@ class PluginHost::Registrar final : public Registry {
     staged.push_back(Staged{std::move(spec), std::move(factory)});
   }
   std::string host_version() const override { return host_info().sdk_version; }
+  void add_model_footprint(std::string name, ModelFootprintFn footprint) override {
+    footprints.emplace_back(std::move(name), std::move(footprint));
+  }
 
   std::vector<Staged> staged;
+  std::vector<std::pair<std::string, ModelFootprintFn>> footprints;
 };
 
 namespace {
@@ -87,6 +91,18 @@ void check_staged(const std::vector<Staged>& staged, const std::vector<Component
     for (auto earlier = staged.begin(); earlier != it; ++earlier)
       if (earlier->spec.kind == spec.kind && earlier->spec.name == spec.name)
         throw plugin_errors::duplicate_in_library(spec.kind, spec.name, record.path);
+  }
+}
+
+// Throws unless every footprint belongs to an architecture the same library registers.
+template <class Staged>
+void check_footprints(const std::vector<std::pair<std::string, ModelFootprintFn>>& footprints,
+                      const std::vector<Staged>& staged, const LibraryRecord& record) {
+  for (const auto& [name, footprint] : footprints) {
+    const bool known = footprint && std::any_of(staged.begin(), staged.end(), [&](const Staged& s) {
+                         return s.spec.kind == ComponentKind::architecture && s.spec.name == name;
+                       });
+    if (!known) throw plugin_errors::footprint_without_model(record.path, record.name, name);
   }
 }
 
@@ -156,6 +172,7 @@ void PluginHost::load(const fs::path& library) {
     Registrar registrar;
     call_register(*opened, record, registrar);
     check_staged(registrar.staged, entries_, record);
+    check_footprints(registrar.footprints, registrar.staged, record);
 
     // Commit. Allocate first, so that nothing below can fail halfway through.
     std::vector<std::string> labels;
@@ -167,6 +184,9 @@ void PluginHost::load(const fs::path& library) {
       entry.library = opened;
       entry.spec = std::move(staged.spec);
       entry.factory = std::move(staged.factory);
+      if (entry.spec.kind == ComponentKind::architecture)
+        for (auto& [name, footprint] : registrar.footprints)
+          if (name == entry.spec.name) entry.footprint = footprint;
       entry.library_path = path;
       entry.plugin_name = record.name;
       entry.plugin_version = record.version;

@@ -44,6 +44,8 @@ struct ComponentEntry {
   std::shared_ptr<PluginLibrary> library;
   ComponentSpec spec;
   ComponentFactory factory;
+  /// Architectures only, and optional: the memory footprint from the options alone.
+  ModelFootprintFn footprint;
   std::filesystem::path library_path;
   std::string plugin_name;     ///< the library's info-record name
   std::string plugin_version;  ///< the library's info-record version

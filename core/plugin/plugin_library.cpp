@@ -197,6 +197,15 @@ PluginError duplicate_in_library(ComponentKind kind, std::string_view name, cons
                      kPluginBugHint);
 }
 
+PluginError footprint_without_model(const fs::path& path, std::string_view plugin_name,
+                                    std::string_view name) {
+  return PluginError(path.string(),
+                     fmt::format("plugin '{}' ({}) registered a footprint for architecture '{}', "
+                                 "which it does not register (or registers without a factory)",
+                                 plugin_name, path.string(), name),
+                     kPluginBugHint);
+}
+
 PluginError load_failed(const fs::path& path, std::string_view reason) {
   return PluginError(path.string(),
                      fmt::format("plugin '{}' could not be loaded: {}", path.string(), reason));

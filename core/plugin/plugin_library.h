@@ -113,6 +113,9 @@ PluginError duplicate_component(ComponentKind kind, std::string_view name,
                                 const std::filesystem::path& second);
 PluginError duplicate_in_library(ComponentKind kind, std::string_view name,
                                  const std::filesystem::path& path);
+/// A footprint registered for an architecture the library does not register.
+PluginError footprint_without_model(const std::filesystem::path& path,
+                                    std::string_view plugin_name, std::string_view name);
 /// Anything else that went wrong while loading (e.g. out of memory), so load() throws only
 /// PluginError.
 PluginError load_failed(const std::filesystem::path& path, std::string_view reason);

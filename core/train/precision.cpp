@@ -33,56 +33,14 @@ c10::ScalarType compute_dtype(Precision precision) {
   return c10::kFloat;
 }
 
-// LibTorch 2.4 replaced the per-device autocast setters with ones taking the device type.
-#if ANVIL_TORCH_2 && (TORCH_VERSION_MAJOR > 2 || TORCH_VERSION_MINOR >= 4)
-#define ANVIL_AUTOCAST_BY_DEVICE_TYPE 1
-#else
-#define ANVIL_AUTOCAST_BY_DEVICE_TYPE 0
-#endif
-
-namespace {
-
-bool autocast_enabled(bool cuda) {
-#if ANVIL_AUTOCAST_BY_DEVICE_TYPE
-  return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU);
-#else
-  return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
-#endif
-}
-
-c10::ScalarType autocast_dtype(bool cuda) {
-#if ANVIL_AUTOCAST_BY_DEVICE_TYPE
-  return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU);
-#else
-  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
-#endif
-}
-
-void set_autocast(bool cuda, bool enabled, c10::ScalarType dtype) {
-#if ANVIL_AUTOCAST_BY_DEVICE_TYPE
-  const at::DeviceType type = cuda ? at::kCUDA : at::kCPU;
-  at::autocast::set_autocast_dtype(type, dtype);
-  at::autocast::set_autocast_enabled(type, enabled);
-#else
-  if (cuda) {
-    at::autocast::set_autocast_gpu_dtype(dtype);
-    at::autocast::set_enabled(enabled);
-  } else {
-    at::autocast::set_autocast_cpu_dtype(dtype);
-    at::autocast::set_cpu_enabled(enabled);
-  }
-#endif
-}
-
-}  // namespace
-
 AutocastScope::AutocastScope(Precision precision, c10::Device device) {
   if (precision == Precision::fp32) return;
   active_ = true;
   cuda_ = device.is_cuda();
-  was_enabled_ = autocast_enabled(cuda_);
-  previous_dtype_ = autocast_dtype(cuda_);
-  set_autocast(cuda_, true, precision == Precision::bf16 ? c10::kBFloat16 : c10::kHalf);
+  const AutocastState previous = autocast_state(cuda_);
+  was_enabled_ = previous.enabled;
+  previous_dtype_ = previous.dtype;
+  set_autocast_state(cuda_, {true, precision == Precision::bf16 ? c10::kBFloat16 : c10::kHalf});
   at::autocast::increment_nesting();
 }
 
@@ -91,7 +49,7 @@ AutocastScope::~AutocastScope() {
   // Leaving the outermost scope drops the cached low-precision copies of the weights, which
   // are stale after the optimizer step.
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  set_autocast(cuda_, was_enabled_, previous_dtype_);
+  set_autocast_state(cuda_, {was_enabled_, previous_dtype_});
 }
 
 LossScaler::LossScaler(bool enabled, double initial_scale, std::int64_t growth_interval)

@@ -2,6 +2,7 @@
 #include "activation_checkpoint.h"
 
 #include <anvil/errors.h>
+#include <anvil/torch_compat.h>
 
 #include <ATen/Context.h>
 #include <ATen/core/Generator.h>
@@ -34,7 +35,9 @@ class CheckpointBackward final : public torch::autograd::Node {
  public:
   CheckpointBackward(CheckpointedFn fn, const at::Tensor& input, std::vector<at::Tensor> params,
                      at::Generator generator, at::Tensor rng_state)
-      : fn_(std::move(fn)),
+      : autocast_cpu_(autocast_state(false)),
+        autocast_cuda_(autocast_state(true)),
+        fn_(std::move(fn)),
         input_(input.detach()),
         input_version_(input._version()),
         params_(std::move(params)),
@@ -72,6 +75,8 @@ class CheckpointBackward final : public torch::autograd::Node {
     at::Tensor output;
     {
       at::AutoGradMode enable_grad(true);
+      // Backward runs outside the forward pass's autocast: recompute in its precision.
+      AutocastGuard autocast(autocast_cpu_, autocast_cuda_);
       const at::Tensor current = rng_state(generator_);
       set_rng_state(generator_, rng_state_);
       output = fn_(input);
@@ -92,6 +97,8 @@ class CheckpointBackward final : public torch::autograd::Node {
   }
 
  private:
+  AutocastState autocast_cpu_;   // as the forward pass ran
+  AutocastState autocast_cuda_;
   CheckpointedFn fn_;
   at::Tensor input_;
   std::int64_t input_version_;

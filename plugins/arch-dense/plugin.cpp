@@ -1,4 +1,5 @@
 // Registration of the "dense" architecture: its options and the factory that reads them.
+#include "dense_footprint.h"
 #include "dense_model.h"
 #include "dense_schema.h"
 
@@ -13,13 +14,24 @@ anvil::OptionSchema dense_schema() {
   return schema;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> make_dense(const anvil::Options& options,
-                                                       const anvil::RunContext& context) {
+// The options as the factory and the footprint read them; inconsistent ones are reported.
+anvil::builtin::DenseOptions read_options(const anvil::Options& options, const anvil::RunContext& context) {
   anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(options, context);
   anvil::builtin::read_latent_attention_options(options, o);
   anvil::builtin::report_problems(options, anvil::builtin::dense_option_problems(o));
   options.diagnostics().throw_if_any();
-  return anvil::builtin::make_dense_model(o, context);
+  return o;
+}
+
+std::unique_ptr<anvil::builtin::DenseModel> make_dense(const anvil::Options& options,
+                                                       const anvil::RunContext& context) {
+  return anvil::builtin::make_dense_model(read_options(options, context), context);
+}
+
+anvil::ModelFootprint dense_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
+  anvil::RunContext context;
+  context.vocab_size = query.vocab_size;
+  return anvil::builtin::dense_footprint(read_options(options, context), query);
 }
 
 void register_components(anvil::Registry& registry) {
@@ -27,6 +39,7 @@ void register_components(anvil::Registry& registry) {
       "dense",
       "Llama-style decoder: RMSNorm, rotary positions, grouped-query attention, SwiGLU MLP",
       dense_schema(), make_dense);
+  registry.add_model_footprint("dense", dense_footprint);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Registration of the "hybrid" architecture: the dense decoder's keys plus the window and the
 // global attention's.
+#include "dense_footprint.h"
 #include "dense_schema.h"
 #include "hybrid_options.h"
 
@@ -28,15 +29,26 @@ anvil::OptionSchema hybrid_schema() {
   return schema;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> make_hybrid(const anvil::Options& options,
-                                                        const anvil::RunContext& context) {
+// The options as the factory and the footprint read them; inconsistent ones are reported.
+anvil::builtin::DenseOptions read_options(const anvil::Options& options, const anvil::RunContext& context) {
   anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(options, context);
   o.window = options.get<std::int64_t>("window");
   o.global_heads = options.get<std::int64_t>("global_heads");
   o.global_every = options.get<std::int64_t>("global_every");
   anvil::builtin::report_problems(options, anvil::builtin::hybrid_option_problems(o));
   options.diagnostics().throw_if_any();
-  return anvil::builtin::make_hybrid_model(o, context);
+  return o;
+}
+
+std::unique_ptr<anvil::builtin::DenseModel> make_hybrid(const anvil::Options& options,
+                                                        const anvil::RunContext& context) {
+  return anvil::builtin::make_hybrid_model(read_options(options, context), context);
+}
+
+anvil::ModelFootprint hybrid_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
+  anvil::RunContext context;
+  context.vocab_size = query.vocab_size;
+  return anvil::builtin::dense_footprint(read_options(options, context), query);
 }
 
 void register_components(anvil::Registry& registry) {
@@ -45,6 +57,7 @@ void register_components(anvil::Registry& registry) {
       "dense decoder with sliding-window local attention plus global attention (a global "
       "branch in every layer, or global layers every N)",
       hybrid_schema(), make_hybrid);
+  registry.add_model_footprint("hybrid", hybrid_footprint);
 }
 
 }  // namespace

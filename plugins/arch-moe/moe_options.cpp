@@ -36,7 +36,8 @@ std::vector<DenseOptionProblem> moe_option_problems(const MoEModelOptions& o) {
   } else if (o.top_k_groups < 1 || o.top_k_groups > o.n_expert_groups) {
     add(problems, "top_k_groups", "must be in [1, n_expert_groups = ", o.n_expert_groups, "], got ",
         o.top_k_groups);
-  } else if (o.top_k > o.top_k_groups * (o.n_routed_experts / o.n_expert_groups)) {
+  } else if (o.top_k <= o.n_routed_experts &&
+             o.top_k > o.top_k_groups * (o.n_routed_experts / o.n_expert_groups)) {
     add(problems, "top_k", "exceeds the ", o.top_k_groups * (o.n_routed_experts / o.n_expert_groups),
         " experts in top_k_groups groups, got ", o.top_k);
   }

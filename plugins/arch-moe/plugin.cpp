@@ -1,6 +1,7 @@
 // Registration of the "moe" architecture: the dense decoder's keys plus the experts', router's
 // and balancing's.
 #include "dense_schema.h"
+#include "moe_footprint.h"
 #include "moe_model.h"
 
 #include <anvil/plugin.h>
@@ -55,8 +56,8 @@ anvil::OptionSchema moe_schema() {
   return schema;
 }
 
-std::unique_ptr<anvil::builtin::MoEModel> make_moe(const anvil::Options& options,
-                                                   const anvil::RunContext& context) {
+// The options as the factory and the footprint read them; inconsistent ones are reported.
+MoEModelOptions read_options(const anvil::Options& options, const anvil::RunContext& context) {
   MoEModelOptions o;
   o.base = anvil::builtin::read_dense_options(options, context);
   anvil::builtin::read_latent_attention_options(options, o.base);
@@ -76,7 +77,18 @@ std::unique_ptr<anvil::builtin::MoEModel> make_moe(const anvil::Options& options
   o.capacity_factor = options.get<double>("capacity_factor");
   anvil::builtin::report_problems(options, anvil::builtin::moe_option_problems(o));
   options.diagnostics().throw_if_any();
-  return anvil::builtin::make_moe_model(std::move(o), context);
+  return o;
+}
+
+std::unique_ptr<anvil::builtin::MoEModel> make_moe(const anvil::Options& options,
+                                                   const anvil::RunContext& context) {
+  return anvil::builtin::make_moe_model(read_options(options, context), context);
+}
+
+anvil::ModelFootprint moe_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
+  anvil::RunContext context;
+  context.vocab_size = query.vocab_size;
+  return anvil::builtin::moe_footprint(read_options(options, context), query);
 }
 
 void register_components(anvil::Registry& registry) {
@@ -85,6 +97,7 @@ void register_components(anvil::Registry& registry) {
       "DeepSeekMoE-style decoder: leading dense layers, then fine-grained routed experts plus "
       "shared experts, top-k routing, balance loss and auxiliary-loss-free balancing",
       moe_schema(), make_moe);
+  registry.add_model_footprint("moe", moe_footprint);
 }
 
 }  // namespace

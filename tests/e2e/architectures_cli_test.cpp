@@ -68,3 +68,45 @@ TEST_CASE("one binary trains the dense, MoE and hybrid manifests", "[e2e][train]
     }
   }
 }
+
+TEST_CASE("check plans the memory of the GPU presets per rank and ZeRO stage", "[e2e][check]") {
+  const std::string configs = std::string(ANVIL_SOURCE_DIR) + "/configs/";
+  // DeepSeek-V2-Lite's shape: 15.7B parameters, 2.66B active; only ZeRO-3 fits 8 x 80 GiB.
+  const auto moe = anvil::test::run_anvil("check " + configs + "moe-16b.toml --ranks 8");
+  INFO(moe.out << moe.err);
+  REQUIRE(moe.exit_code == 0);
+  CHECK_THAT(moe.out, Contains("memory plan: 8 ranks, micro-batch 1 x 4096 tokens, bf16 autocast over fp32 "
+                               "weights, adamw (8 bytes of state per weight), activation checkpointing"));
+  CHECK_THAT(moe.out, Contains("parameters 15.71 B, 2.66 B active per token"));
+  CHECK_THAT(moe.out, Contains("optimizer state         117 GiB           14.6 GiB"));
+  CHECK_THAT(moe.out, Contains("fits in 80.0 GiB?       no, 189 GiB over"));
+  CHECK_THAT(moe.out, Contains("yes, 35.7 GiB free"));
+  // MLA caches a 512-wide latent and a 64-wide rotary key per layer: 27 x 576 x 4 bytes.
+  CHECK_THAT(moe.out, Contains("decode cache: 60.8 KiB per token"));
+
+  const auto hybrid = anvil::test::run_anvil("check " + configs + "hybrid-13b.toml --ranks 8 --device-memory 141");
+  INFO(hybrid.out << hybrid.err);
+  REQUIRE(hybrid.exit_code == 0);
+  CHECK_THAT(hybrid.out, Contains("parameters 13.02 B; largest block 317.20 M; vocabulary 32000"));
+  CHECK_THAT(hybrid.out, Contains("fits in 141 GiB?"));
+  CHECK_THAT(hybrid.out, Contains("  recomputed block"));
+
+  // One rank by default ($WORLD_SIZE unset): one column.
+  const auto tiny = anvil::test::run_anvil("check " + configs + "tiny-moe.toml --set 'run.device=\"cuda\"'");
+  INFO(tiny.out << tiny.err);
+  REQUIRE(tiny.exit_code == 0);
+  CHECK_THAT(tiny.out, Contains("memory plan: 1 rank, micro-batch 8 x 256 tokens, bf16 autocast"));
+  CHECK_THAT(tiny.out, Contains("PER RANK                1 rank"));
+}
+
+TEST_CASE("check catches inconsistent architecture options without building the model", "[e2e][check]") {
+  const std::string configs = std::string(ANVIL_SOURCE_DIR) + "/configs/";
+  const auto r = anvil::test::run_anvil("check " + configs + "moe-16b.toml --set model.top_k=65");
+  INFO(r.out << r.err);
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(r.err, Contains("top_k"));
+  CHECK_THAT(r.err, Contains("must be in [1, n_routed_experts = 64], got 65"));
+  const auto ranks = anvil::test::run_anvil("check " + configs + "moe-16b.toml --ranks 3");
+  CHECK(ranks.exit_code != 0);
+  CHECK_THAT(ranks.err, Contains("global_batch_tokens"));
+}

@@ -5,6 +5,7 @@
 #include <anvil/component.h>
 #include <anvil/context.h>
 #include <anvil/export.h>
+#include <anvil/footprint.h>
 #include <anvil/options.h>
 
 #include <functional>
@@ -52,6 +53,14 @@ class ANVIL_SDK_API Registry {
   virtual void add_component(ComponentSpec spec, ComponentFactory factory) = 0;
   /// The host's Anvil version ("0.1.0").
   virtual std::string host_version() const = 0;
+
+  // Added in SDK 0.4. New virtuals go at the end, so that plugins built against an older
+  // minor version, which never call them, keep the vtable layout they were compiled with.
+
+  /// Registers the memory footprint of architecture `name`, which this library registers with
+  /// add<Model>() as well (before or after). Optional: without one, `anvil check` prints no
+  /// memory plan for the architecture.
+  virtual void add_model_footprint(std::string name, ModelFootprintFn footprint) = 0;
 };
 
 }  // namespace anvil

@@ -5,6 +5,7 @@
 #include "dense_model.h"
 
 #include <anvil/errors.h>
+#include <anvil/torch_compat.h>
 
 #include <ATen/Functions.h>
 #include <ATen/core/grad_mode.h>
@@ -402,4 +403,30 @@ TEST_CASE("dense activation checkpointing gives the gradients of the plain backw
   auto model = make_model(o);
   model->module().eval();
   CHECK_FALSE(graph_has(model->forward(tokens).logits, "anvil::CheckpointBackward"));
+}
+
+TEST_CASE("dense activation checkpointing recomputes in the forward pass's autocast precision",
+          "[dense][checkpoint]") {
+  // The trainer runs backward outside its autocast scope; a block recomputed in float32 would
+  // give gradients of a different function than the bf16 forward pass computed.
+  const at::Tensor tokens = at::randint(0, 23, {2, 9}, at::kLong);
+  DenseOptions o = small_options();
+  auto plain = make_model(o, at::kFloat, 5);
+  o.activation_checkpointing = true;
+  auto checkpointed = make_model(o, at::kFloat, 5);
+  const anvil::AutocastState bf16{true, at::kBFloat16}, off{false, at::kBFloat16};
+  for (DenseModel* model : {plain.get(), checkpointed.get()}) {
+    at::Tensor loss;
+    {
+      anvil::AutocastGuard autocast(bf16, off);
+      loss = weighted_sum(model->forward(tokens).logits.to(at::kFloat));
+    }
+    CHECK_FALSE(anvil::autocast_state(false).enabled);
+    loss.backward();
+  }
+  const std::map<std::string, at::Tensor> reference = params_by_name(*plain);
+  for (auto& [name, param] : params_by_name(*checkpointed)) {
+    INFO("gradient of " << name);
+    CHECK(max_abs_diff(param.grad(), reference.at(name).grad()) < 1e-6);
+  }
 }

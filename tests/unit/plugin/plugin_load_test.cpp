@@ -221,6 +221,18 @@ TEST_CASE("a component name registered twice names both libraries", "[plugin][lo
   CHECK(host.components().size() == 2);
 }
 
+TEST_CASE("a footprint for an architecture the library does not register is refused",
+          "[plugin][loader]") {
+  PluginHost host;
+  const auto path = fixture("fixture-orphan-footprint");
+  const PluginError error = load_error(host, path);
+  CHECK(std::string(error.what()) ==
+        "plugin 'fixture-orphan-footprint' (" + path.string() +
+            ") registered a footprint for architecture 'fixture-absent', which it does not "
+            "register (or registers without a factory)");
+  CHECK(host.components().empty());
+}
+
 TEST_CASE("components are listed by kind, then name", "[plugin][loader]") {
   PluginHost host;
   host.load(fixture("fixture-good"));
