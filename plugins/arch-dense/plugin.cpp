@@ -3,6 +3,8 @@
 #include "dense_model.h"
 #include "dense_schema.h"
 
+#include "register_architecture.h"
+
 #include <anvil/plugin.h>
 
 namespace {
@@ -23,23 +25,11 @@ anvil::builtin::DenseOptions read_options(const anvil::Options& options, const a
   return o;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> make_dense(const anvil::Options& options,
-                                                       const anvil::RunContext& context) {
-  return anvil::builtin::make_dense_model(read_options(options, context), context);
-}
-
-anvil::ModelFootprint dense_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
-  anvil::RunContext context;
-  context.vocab_size = query.vocab_size;
-  return anvil::builtin::dense_footprint(read_options(options, context), query);
-}
-
 void register_components(anvil::Registry& registry) {
-  registry.add<anvil::Model>(
-      "dense",
+  anvil::builtin::register_architecture(
+      registry, "dense",
       "Llama-style decoder: RMSNorm, rotary positions, grouped-query attention, SwiGLU MLP",
-      dense_schema(), make_dense);
-  registry.add_model_footprint("dense", dense_footprint);
+      dense_schema(), read_options, anvil::builtin::make_dense_model, anvil::builtin::dense_footprint);
 }
 
 }  // namespace

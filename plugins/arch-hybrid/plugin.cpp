@@ -4,6 +4,8 @@
 #include "dense_schema.h"
 #include "hybrid_options.h"
 
+#include "register_architecture.h"
+
 #include <anvil/plugin.h>
 
 namespace {
@@ -40,24 +42,12 @@ anvil::builtin::DenseOptions read_options(const anvil::Options& options, const a
   return o;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> make_hybrid(const anvil::Options& options,
-                                                        const anvil::RunContext& context) {
-  return anvil::builtin::make_hybrid_model(read_options(options, context), context);
-}
-
-anvil::ModelFootprint hybrid_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
-  anvil::RunContext context;
-  context.vocab_size = query.vocab_size;
-  return anvil::builtin::dense_footprint(read_options(options, context), query);
-}
-
 void register_components(anvil::Registry& registry) {
-  registry.add<anvil::Model>(
-      "hybrid",
+  anvil::builtin::register_architecture(
+      registry, "hybrid",
       "dense decoder with sliding-window local attention plus global attention (a global "
       "branch in every layer, or global layers every N)",
-      hybrid_schema(), make_hybrid);
-  registry.add_model_footprint("hybrid", hybrid_footprint);
+      hybrid_schema(), read_options, anvil::builtin::make_hybrid_model, anvil::builtin::dense_footprint);
 }
 
 }  // namespace

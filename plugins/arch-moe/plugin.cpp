@@ -4,6 +4,8 @@
 #include "moe_footprint.h"
 #include "moe_model.h"
 
+#include "register_architecture.h"
+
 #include <anvil/plugin.h>
 
 namespace {
@@ -80,24 +82,12 @@ MoEModelOptions read_options(const anvil::Options& options, const anvil::RunCont
   return o;
 }
 
-std::unique_ptr<anvil::builtin::MoEModel> make_moe(const anvil::Options& options,
-                                                   const anvil::RunContext& context) {
-  return anvil::builtin::make_moe_model(read_options(options, context), context);
-}
-
-anvil::ModelFootprint moe_footprint(const anvil::Options& options, const anvil::FootprintQuery& query) {
-  anvil::RunContext context;
-  context.vocab_size = query.vocab_size;
-  return anvil::builtin::moe_footprint(read_options(options, context), query);
-}
-
 void register_components(anvil::Registry& registry) {
-  registry.add<anvil::Model>(
-      "moe",
+  anvil::builtin::register_architecture(
+      registry, "moe",
       "DeepSeekMoE-style decoder: leading dense layers, then fine-grained routed experts plus "
       "shared experts, top-k routing, balance loss and auxiliary-loss-free balancing",
-      moe_schema(), make_moe);
-  registry.add_model_footprint("moe", moe_footprint);
+      moe_schema(), read_options, anvil::builtin::make_moe_model, anvil::builtin::moe_footprint);
 }
 
 }  // namespace
