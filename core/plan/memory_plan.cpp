@@ -84,8 +84,8 @@ void print_memory_plan(const MemoryPlanInput& in, const MemoryPlan& plan, std::o
   out << "  parameters " << format_parameters(m.parameters);
   if (m.active_parameters != m.parameters)
     out << ", " << format_parameters(m.active_parameters) << " active per token";
-  out << "; largest block " << format_parameters(m.largest_block_parameters) << "; vocabulary "
-      << in.vocab_size << "\n\n";
+  if (m.largest_block_parameters > 0) out << "; largest block " << format_parameters(m.largest_block_parameters);
+  out << "; vocabulary " << in.vocab_size << "\n\n";
 
   std::vector<std::string> header{"PER RANK"};
   for (const MemoryColumn& column : plan.columns) header.push_back(column.name);

@@ -99,4 +99,13 @@ std::unique_ptr<BigramModel> make_bigram_model(double init_std, const RunContext
                                        context);
 }
 
+ModelFootprint bigram_footprint(const FootprintQuery& query) {
+  const std::int64_t V = query.vocab_size;
+  ModelFootprint f;
+  f.parameters = V * V;
+  f.active_parameters = V;
+  f.activations.push_back({"output head and loss", 4.0 * 4.0 * static_cast<double>(V)});
+  return f;
+}
+
 }  // namespace anvil::builtin

@@ -6,6 +6,7 @@
 /// model that exercises the whole training path.
 
 #include <anvil/context.h>
+#include <anvil/footprint.h>
 #include <anvil/model.h>
 
 #include <torch/arg.h>
@@ -90,5 +91,10 @@ class BigramModel final : public Model {
 
 /// What the plugin's factory calls: V from context.vocab_size, which must be known (> 0).
 std::unique_ptr<BigramModel> make_bigram_model(double init_std, const RunContext& context);
+
+/// The memory of a bigram model of `query.vocab_size` tokens: the [V, V] table (a token uses
+/// one row), no blocks, no cache; per token its row of float32 logits (a lookup, which
+/// autocast leaves alone) and the cross-entropy's float32 log-probabilities and gradients.
+ModelFootprint bigram_footprint(const FootprintQuery& query);
 
 }  // namespace anvil::builtin

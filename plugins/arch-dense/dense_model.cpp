@@ -59,9 +59,9 @@ at::Tensor DenseImpl::mtp_loss(const at::Tensor& trunk_output, const at::Tensor&
 
 at::Tensor DenseImpl::trunk(const at::Tensor& tokens, std::vector<LayerCache>* cache,
                             std::int64_t offset) {
-  ANVIL_CHECK(tokens.dim() == 2, "dense: tokens must be [B, T], got ", tokens.sizes());
+  ANVIL_CHECK(tokens.dim() == 2, options.architecture(), ": tokens must be [B, T], got ", tokens.sizes());
   const std::int64_t T = tokens.size(1);
-  ANVIL_CHECK(offset + T <= options.max_seq_len, "dense: positions up to ", offset + T,
+  ANVIL_CHECK(offset + T <= options.max_seq_len, options.architecture(), ": positions up to ", offset + T,
               " exceed max_seq_len ", options.max_seq_len);
   const bool dropout = is_training() && cache == nullptr;
   const bool checkpointing =
@@ -188,8 +188,8 @@ double DenseModel::flops_per_token(std::int64_t seq_len) const {
 
 std::unique_ptr<KVCache> DenseModel::new_cache(std::int64_t batch, std::int64_t max_len) {
   const DenseOptions& o = net_->options;
-  ANVIL_CHECK(batch > 0, "dense: cache batch size must be positive, got ", batch);
-  ANVIL_CHECK(max_len > 0 && max_len <= o.max_seq_len, "dense: cache max_len must be in [1, ",
+  ANVIL_CHECK(batch > 0, o.architecture(), ": cache batch size must be positive, got ", batch);
+  ANVIL_CHECK(max_len > 0 && max_len <= o.max_seq_len, o.architecture(), ": cache max_len must be in [1, ",
               o.max_seq_len, "] (max_seq_len), got ", max_len);
   return std::make_unique<DenseCache>(
       dense_layer_caches(o, batch, max_len, net_->tok_embeddings->weight.options()),
@@ -198,9 +198,9 @@ std::unique_ptr<KVCache> DenseModel::new_cache(std::int64_t batch, std::int64_t 
 
 at::Tensor DenseModel::decode(const at::Tensor& tokens, KVCache& cache) {
   auto* dense_cache = dynamic_cast<DenseCache*>(&cache);
-  ANVIL_CHECK(dense_cache != nullptr,
-              "dense: decode() needs a cache made by this model's new_cache()");
-  check_decode_tokens("dense", tokens, dense_cache->batch(), dense_cache->length(),
+  ANVIL_CHECK(dense_cache != nullptr, net_->options.architecture(),
+              ": decode() needs a cache made by this model's new_cache()");
+  check_decode_tokens(net_->options.architecture(), tokens, dense_cache->batch(), dense_cache->length(),
                       dense_cache->max_len());
   at::NoGradGuard no_grad;
   const at::Tensor hidden =

@@ -47,6 +47,9 @@ struct DenseOptions {
     return window > 0 && !(global_every > 0 && (i + 1) % global_every == 0);
   }
 
+  /// The architecture these options are registered as, for messages: "hybrid" with a window,
+  /// else "dense".
+  const char* architecture() const noexcept { return window > 0 ? "hybrid" : "dense"; }
   /// Key/value heads with 0 resolved to n_heads.
   std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
   /// Width of one head: d_model / n_heads.

@@ -133,6 +133,8 @@ TEST_CASE("check accepts the tiny preset and --dump prints the resolved manifest
   CHECK(has_row(r.out, {"optimizer", "optimizer", "sgd", "optimizer-sgd", "1.0.0"}));
   CHECK(has_row(r.out, {"loss[0]", "loss", "cross-entropy", "loss-cross-entropy", "1.0.0"}));
   CHECK(has_row(r.out, {"offload", "offload", "none", "offload-none", "1.0.0"}));
+  CHECK_THAT(r.out, Contains("memory plan: 1 rank, micro-batch"));
+  CHECK_THAT(r.out, Contains("decode cache: 0 B per token"));
   CHECK_THAT(r.out, Contains("OK: "));
 
   const auto dump = run_anvil("check " + kConfigs +

@@ -5,6 +5,7 @@
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 #include <ATen/core/grad_mode.h>
+#include <c10/core/impl/LocalDispatchKeySet.h>
 
 #include <cmath>
 #include <limits>
@@ -72,7 +73,13 @@ Routing TopKRouterImpl::forward(const at::Tensor& x) {
               options.d_model, "], got ", x.sizes());
   // float64 stays float64 (tests, reference runs); anything narrower is routed in float32.
   const at::ScalarType dtype = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  const at::Tensor logits = at::linear(x.to(dtype), weight.to(dtype));
+  at::Tensor logits;
+  {
+    // Autocast would run this product in bf16 or fp16, and routing decisions are sensitive to
+    // the scores' low bits: keep it in float32, as autocast itself does for its fp32 ops.
+    c10::impl::ExcludeDispatchKeyGuard no_autocast(c10::autocast_dispatch_keyset);
+    logits = at::linear(x.to(dtype), weight.to(dtype));
+  }
   const at::Tensor scores =
       options.score == RouterScore::softmax ? logits.softmax(-1) : logits.sigmoid();
   Routing routing;

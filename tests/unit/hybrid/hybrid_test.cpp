@@ -132,4 +132,8 @@ TEST_CASE("hybrid reports missing global attention and refuses a Llama export", 
   const DenseOptions valid = small_options();
   auto model = anvil::builtin::make_hybrid_model(valid, context_for(valid));
   CHECK_THROWS_WITH(model->to_hugging_face(), Catch::Matchers::Contains("sliding-window"));
+  // Its run-time errors name the hybrid architecture, not the dense decoder under it.
+  const at::Tensor too_long = at::zeros({1, valid.max_seq_len + 1}, at::kLong);
+  CHECK_THROWS_WITH(model->forward(too_long), Catch::Matchers::Contains("hybrid: positions up to"));
+  CHECK_THROWS_WITH(model->new_cache(0, 4), Catch::Matchers::Contains("hybrid: cache batch size"));
 }

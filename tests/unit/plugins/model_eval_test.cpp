@@ -6,6 +6,7 @@
 #include "cross_entropy_loss.h"
 #include "perplexity_evaluator.h"
 #include "sgd_optimizer.h"
+#include "support/step_memory.h"
 
 #include <anvil/errors.h>
 
@@ -91,6 +92,23 @@ TEST_CASE("bigram forward shapes and model facts", "[model][bigram]") {
   const at::Tensor weight = model->net()->table->weight;
   CHECK(out.logits[1][3].equal(weight[tokens[1][3].item<std::int64_t>()]));
   CHECK_THROWS_AS(model->forward(at::zeros({5}, at::kLong)), anvil::Error);
+}
+
+TEST_CASE("bigram footprint is the table and a training step's logits and loss", "[model][bigram]") {
+  constexpr std::int64_t V = 300, B = 4, T = 32;
+  anvil::FootprintQuery query;
+  query.vocab_size = V;
+  query.seq_len = T;
+  const anvil::ModelFootprint f = anvil::builtin::bigram_footprint(query);
+  auto model = anvil::builtin::make_bigram_model(0.02, context_with(V));
+  CHECK(f.parameters == anvil::parameter_count(*model));
+  CHECK(f.active_parameters == V);  // one row per token, as flops_per_token = 6 V says
+  CHECK(f.kv_cache_bytes_per_token == 0);
+  const anvil::test::StepMemory step =
+      anvil::test::measure_step(*model, at::randint(V, {B, T + 1}, at::kLong), at::kFloat);
+  const double estimate = anvil::test::footprint_step_bytes(f, B * T);
+  CHECK(step.peak >= 0.9 * estimate);
+  CHECK(step.peak <= 1.1 * estimate + step.gradients);
 }
 
 TEST_CASE("bigram initialisation follows init_std and the run seed", "[model][bigram]") {

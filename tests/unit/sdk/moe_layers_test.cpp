@@ -4,6 +4,7 @@
 // gradients, the balance loss, and auxiliary-loss-free balancing on a skewed input.
 #include <anvil/nn/moe.h>
 #include <anvil/nn/router.h>
+#include <anvil/torch_compat.h>
 
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
@@ -119,6 +120,26 @@ TEST_CASE("a softmax router picks the top-k probabilities and normalises their w
   router->options.normalize_top_k = false;
   router->options.route_scale = 2.5;
   check_router_by_hand(router, at::randn({7, 8}));
+}
+
+TEST_CASE("the router scores in float32 under bf16 autocast", "[sdk][nn][moe]") {
+  at::manual_seed(12);
+  RouterOptions o;
+  o.d_model = 16;
+  o.n_experts = 8;
+  o.top_k = 2;
+  TopKRouter router(o);
+  const at::Tensor x = at::randn({32, 16});
+  const anvil::nn::Routing reference = router->forward(x);
+  anvil::nn::Routing autocast;
+  {
+    anvil::AutocastGuard guard({true, at::kBFloat16}, {false, at::kBFloat16});
+    autocast = router->forward(x);
+  }
+  CHECK(autocast.probabilities.scalar_type() == at::kFloat);
+  // Bit for bit: the matmul did not run in bf16 (which would change scores by ~1e-3).
+  CHECK(autocast.probabilities.equal(reference.probabilities));
+  CHECK(autocast.experts.equal(reference.experts));
 }
 
 TEST_CASE("a sigmoid router with group-limited routing chooses within the best groups", "[sdk][nn][moe]") {
