@@ -10,12 +10,11 @@
 #include "data/dataset.h"
 #include "log/logging.h"
 #include "manifest/validate.h"
-#include "host/cpu_features.h"
-#include "host/peak_flops.h"
 #include "metrics/progress_bar.h"
 #include "plan/memory_plan.h"
 #include "plan/optimizer_probe.h"
 #include "train/device_setup.h"
+#include "train/precision.h"
 #include "train/train_config.h"
 
 #include <anvil/errors.h>
@@ -39,39 +38,58 @@ namespace anvil::core {
 namespace {
 
 // Models are not built by `check`: a 6.7B preset would allocate its weights. Their options are
-// still fully validated against the declared schema.
+// still fully validated against the declared schema, and checked by the architecture's
+// footprint (memory_plan).
 bool cheap_to_create(ComponentKind kind) { return kind != ComponentKind::architecture; }
+
+// The components create_components made that the memory plan uses, with the loggers their
+// run contexts point to (which must outlive them).
+struct CheapComponents {
+  std::vector<std::unique_ptr<Logger>> loggers;
+  std::shared_ptr<Tokenizer> tokenizer;
+  std::shared_ptr<Optimizer> optimizer;
+};
 
 // Creates each cheap component once so that checks only its factory can make (a value that
 // depends on another, a file that must exist) are reported now; collects every problem.
-void create_components(const std::vector<ComponentSection>& sections, const PluginHost& host) {
+CheapComponents create_components(const std::vector<ComponentSection>& sections, const PluginHost& host) {
+  CheapComponents made;
   std::vector<Diagnostic> problems;
   for (const ComponentSection& section : sections) {
     if (!cheap_to_create(section.kind)) continue;
     Diagnostics diagnostics;
     Options options(*section.table, section.key_path, diagnostics);
-    auto logger = make_logger(std::string(to_string(section.kind)) + "/" + section.plugin);
+    made.loggers.push_back(make_logger(std::string(to_string(section.kind)) + "/" + section.plugin));
     RunContext context;
-    context.logger = logger.get();
+    context.logger = made.loggers.back().get();
     try {
-      host.create_component(section.kind, section.plugin, options, context);
+      std::shared_ptr<Component> component = host.create_component(section.kind, section.plugin, options, context);
+      if (section.kind == ComponentKind::tokenizer) made.tokenizer = std::static_pointer_cast<Tokenizer>(component);
+      if (section.kind == ComponentKind::optimizer) made.optimizer = std::static_pointer_cast<Optimizer>(component);
     } catch (const ConfigError& e) {
       problems.insert(problems.end(), e.diagnostics().begin(), e.diagnostics().end());
     }
   }
   if (!problems.empty()) throw ConfigError(std::move(problems));
+  return made;
 }
 
-// Where the run's data stands. A prepared dataset must fit the run (same tokenizer, enough
-// tokens for one sequence); one that is merely out of date is rebuilt by the next prepare.
-std::string data_status(Manifest& manifest) {
+// Where the run's data stands, and the prepared dataset's vocabulary (0 when there is none).
+struct DataState {
+  std::string text;
+  std::int64_t vocab_size = 0;
+};
+
+// A prepared dataset must fit the run (same tokenizer, enough tokens for one sequence); one
+// that is merely out of date is rebuilt by the next prepare.
+DataState data_state(Manifest& manifest) {
   const toml::array* train = manifest.root().at_path("data.train").as_array();
-  if (!train || train->empty()) return "data: [data] train lists no inputs yet\n";
+  if (!train || train->empty()) return {"data: [data] train lists no inputs yet\n"};
   DataPlan plan = plan_data(manifest);
   const toml::table* tokenizer = manifest.root()["tokenizer"].as_table();
   if (!fs::exists(plan.dataset_dir / kDatasetInfoFile))
-    return "data: " + plan.dataset_dir.string() + " is not prepared yet (anvil data prepare " +
-           manifest.path().string() + ")\n";
+    return {"data: " + plan.dataset_dir.string() + " is not prepared yet (anvil data prepare " +
+            manifest.path().string() + ")\n"};
   const Dataset dataset = Dataset::open(plan.dataset_dir, {/*verify_checksums=*/false});
   const std::int64_t seq_len = manifest.root().at_path("training.seq_len").value_or(std::int64_t{1});
   check_dataset_fits_run(dataset.info(), plan.dataset_dir, *tokenizer, seq_len,
@@ -82,7 +100,7 @@ std::string data_status(Manifest& manifest) {
   set_config_fingerprint(plan, data_tokenizer_section(plan, tokenizer, ""));
   if (plan.prepare.config_fingerprint != dataset.info().config_fingerprint)
     status += " (out of date: inputs or options changed; anvil data prepare rebuilds it)";
-  return status + "\n";
+  return {status + "\n", dataset.info().tokenizer.vocab_size};
 }
 
 const ComponentSection* find_section(const std::vector<ComponentSection>& sections, ComponentKind kind) {
@@ -91,37 +109,22 @@ const ComponentSection* find_section(const std::vector<ComponentSection>& sectio
   return nullptr;
 }
 
-std::shared_ptr<Component> create(const ComponentSection& section, const PluginHost& host,
-                                  const RunContext& context) {
-  Diagnostics diagnostics;
-  Options options(*section.table, section.key_path, diagnostics);
-  return host.create_component(section.kind, section.plugin, options, context);
-}
-
 // The vocabulary the model will have: the prepared dataset's tokenizer's, else the one the
 // [tokenizer] section asks for, else what the tokenizer has before training.
-std::int64_t planned_vocab_size(Manifest& manifest, const std::vector<ComponentSection>& sections,
-                                const PluginHost& host) {
-  if (const toml::array* train = manifest.root().at_path("data.train").as_array(); train && !train->empty()) {
-    const DataPlan plan = plan_data(manifest);
-    if (fs::exists(plan.dataset_dir / kDatasetInfoFile))
-      return Dataset::open(plan.dataset_dir, {/*verify_checksums=*/false}).info().tokenizer.vocab_size;
-  }
+std::int64_t planned_vocab_size(const Manifest& manifest, const DataState& data, const CheapComponents& made) {
+  if (data.vocab_size > 0) return data.vocab_size;
   if (const auto asked = manifest.root().at_path("tokenizer.vocab_size").value<std::int64_t>()) return *asked;
-  const ComponentSection* section = find_section(sections, ComponentKind::tokenizer);
-  if (!section) return 0;
-  RunContext context;
-  return std::static_pointer_cast<Tokenizer>(create(*section, host, context))->vocab_size();
+  return made.tokenizer ? made.tokenizer->vocab_size() : 0;
 }
 
 // The memory of one device: --device-memory, else 80 GiB for a GPU run (this machine may have
 // none to ask) and this machine's memory for a CPU run.
-void set_device_memory(const std::string& device, double gib, MemoryPlanInput& in) {
+void set_device_memory(bool gpu, double gib, MemoryPlanInput& in) {
   if (gib > 0) {
     in.device_memory = gib * 1024 * 1024 * 1024;
     return;
   }
-  if (device.rfind("cuda", 0) == 0) {
+  if (gpu) {
     in.device_memory = 80.0 * 1024 * 1024 * 1024;
     in.device_memory_source = "assumed an 80 GiB GPU; --device-memory GIB sets it";
     return;
@@ -131,38 +134,32 @@ void set_device_memory(const std::string& device, double gib, MemoryPlanInput& i
 }
 
 // The memory plan of the run on `ranks` ranks, or why there is none.
-std::string memory_plan(Manifest& manifest, const std::vector<ComponentSection>& sections,
-                        const PluginHost& host, const TrainConfig& config, std::int64_t ranks,
-                        double device_memory_gib) {
+std::string memory_plan(const Manifest& manifest, const std::vector<ComponentSection>& sections,
+                        const PluginHost& host, const CheapComponents& made, const DataState& data,
+                        const TrainConfig& config, std::int64_t ranks, double device_memory_gib) {
   const ComponentSection* model = find_section(sections, ComponentKind::architecture);
-  const ComponentSection* optimizer = find_section(sections, ComponentKind::optimizer);
-  if (!model || !optimizer) return "";
-  const ComponentEntry* entry = host.find(ComponentKind::architecture, model->plugin);
-  if (!entry || !entry->footprint)
-    return "memory plan: none; architecture '" + model->plugin + "' (" + entry->plugin_name +
+  if (!model || !made.optimizer) return "";
+  const ComponentEntry& entry = *host.find(ComponentKind::architecture, model->plugin);
+  if (!entry.footprint)
+    return "memory plan: none; architecture '" + model->plugin + "' (" + entry.plugin_name +
            ") registers no footprint\n";
 
   // A GPU run is planned in its precision even on a machine without one.
   const bool gpu = config.device.rfind("cuda", 0) == 0;
-  const c10::Device device = gpu ? c10::Device(c10::kCUDA) : resolve_device(config.device);
-  const std::string precision_name =
-      config.precision == "auto" ? resolve_auto_precision(device, cpu_features()) : config.precision;
-  const c10::ScalarType compute = precision_name == "bf16"   ? c10::kBFloat16
-                                  : precision_name == "fp16" ? c10::kHalf
-                                                             : c10::kFloat;
+  const Precision precision =
+      resolve_precision(config.precision, gpu ? c10::Device(c10::kCUDA) : resolve_device(config.device));
+  const c10::ScalarType compute = compute_dtype(precision);
 
   MemoryPlanInput in;
   in.ranks = ranks;
   in.micro_batch_size = config.micro_batch_size;
   in.seq_len = config.seq_len;
-  in.vocab_size = planned_vocab_size(manifest, sections, host);
-  in.precision = compute == c10::kFloat ? "fp32" : precision_name + " autocast over fp32 weights";
-  in.optimizer = optimizer->plugin;
+  in.vocab_size = planned_vocab_size(manifest, data, made);
+  in.precision = precision == Precision::fp32 ? "fp32"
+                                              : std::string(to_string(precision)) + " autocast over fp32 weights";
+  in.optimizer = find_section(sections, ComponentKind::optimizer)->plugin;
   in.activation_checkpointing = model->table->at_path("activation_checkpointing").value_or(false);
-  RunContext context;
-  context.vocab_size = in.vocab_size;
-  in.optimizer_bytes_per_parameter =
-      optimizer_state_bytes_per_parameter(*std::static_pointer_cast<Optimizer>(create(*optimizer, host, context)));
+  in.optimizer_bytes_per_parameter = optimizer_state_bytes_per_parameter(*made.optimizer);
 
   FootprintQuery query;
   query.vocab_size = in.vocab_size;
@@ -170,9 +167,9 @@ std::string memory_plan(Manifest& manifest, const std::vector<ComponentSection>&
   query.compute_dtype = compute;
   Diagnostics diagnostics;
   Options options(*model->table, model->key_path, diagnostics);
-  in.model = entry->footprint(options, query);
+  in.model = entry.footprint(options, query);
   diagnostics.throw_if_any();
-  set_device_memory(config.device, device_memory_gib, in);
+  set_device_memory(gpu, device_memory_gib, in);
 
   std::ostringstream out;
   print_memory_plan(in, plan_memory(in), out);
@@ -242,7 +239,7 @@ int run_check_command(const std::vector<std::string>& args) {
   Manifest manifest = Manifest::load(manifest_path, parsed);
   const auto host = load_plugins(common, manifest_plugin_paths(manifest));
   const std::vector<ComponentSection> sections = validate_manifest(manifest, *host);
-  create_components(sections, *host);
+  const CheapComponents made = create_components(sections, *host);
   if (ranks == 0) ranks = world_size_from_environment();
   if (ranks < 1) throw Error("--ranks must be at least 1, got " + std::to_string(ranks));
   if (device_memory_gib < 0) throw Error("--device-memory must be positive (GiB)");
@@ -252,8 +249,9 @@ int run_check_command(const std::vector<std::string>& args) {
   if (dump) {
     std::cout << format_toml(manifest.root());
   } else {
-    const std::string memory = memory_plan(manifest, sections, *host, config, ranks, device_memory_gib);
-    print_summary(manifest, sections, *host, data_status(manifest), memory, std::cout);
+    const DataState data = data_state(manifest);
+    const std::string memory = memory_plan(manifest, sections, *host, made, data, config, ranks, device_memory_gib);
+    print_summary(manifest, sections, *host, data.text, memory, std::cout);
   }
   return 0;
 }

@@ -114,12 +114,6 @@ void check_resume_manifest(const LoadedCheckpoint& checkpoint, const Manifest& m
   if (!safe.empty()) spdlog::info("resuming with changed settings:{}", safe);
 }
 
-// The precision a run computes in: [training] precision, with auto resolved for the device.
-Precision resolve_precision(const std::string& name, c10::Device device) {
-  const std::string resolved = name == "auto" ? resolve_auto_precision(device, cpu_features()) : name;
-  return *parse_precision(resolved);
-}
-
 void write_resolved_manifest(const Manifest& manifest, const fs::path& run_dir) {
   fs::create_directories(run_dir);
   std::ofstream out(run_dir / "manifest.toml");

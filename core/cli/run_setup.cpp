@@ -1,5 +1,7 @@
 #include "cli/run_setup.h"
 
+#include "host/cpu_features.h"
+#include "host/peak_flops.h"
 #include "log/logging.h"
 
 #include <anvil/errors.h>
@@ -70,6 +72,11 @@ std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
   auto host = std::make_unique<PluginHost>();
   host->discover(plugin_search_path(first));
   return host;
+}
+
+Precision resolve_precision(const std::string& name, c10::Device device) {
+  const std::string resolved = name == "auto" ? resolve_auto_precision(device, cpu_features()) : name;
+  return *parse_precision(resolved);
 }
 
 }  // namespace anvil::core

@@ -4,8 +4,10 @@
 
 #include "manifest/manifest.h"
 #include "plugin/plugin_host.h"
+#include "train/precision.h"
 
 #include <boost/program_options.hpp>
+#include <c10/core/Device.h>
 
 #include <filesystem>
 #include <memory>
@@ -33,6 +35,10 @@ bool parse_command_line(const std::vector<std::string>& args, const std::string&
                         const boost::program_options::positional_options_description& positional,
                         boost::program_options::variables_map& values,
                         const CommonOptions& common);
+
+/// The precision a run computes in: [training] precision ("auto", "fp32", "bf16", "fp16"),
+/// with auto resolved for `device` (bf16 where it multiplies bf16 fast, else fp32).
+Precision resolve_precision(const std::string& name, c10::Device device);
 
 /// One action of a command that has several (`anvil tokenizer train`).
 struct Action {

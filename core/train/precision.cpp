@@ -1,9 +1,5 @@
 #include "train/precision.h"
 
-#include <anvil/torch_compat.h>
-
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 
 namespace anvil::core {
@@ -35,21 +31,10 @@ c10::ScalarType compute_dtype(Precision precision) {
 
 AutocastScope::AutocastScope(Precision precision, c10::Device device) {
   if (precision == Precision::fp32) return;
-  active_ = true;
-  cuda_ = device.is_cuda();
-  const AutocastState previous = autocast_state(cuda_);
-  was_enabled_ = previous.enabled;
-  previous_dtype_ = previous.dtype;
-  set_autocast_state(cuda_, {true, precision == Precision::bf16 ? c10::kBFloat16 : c10::kHalf});
-  at::autocast::increment_nesting();
-}
-
-AutocastScope::~AutocastScope() {
-  if (!active_) return;
-  // Leaving the outermost scope drops the cached low-precision copies of the weights, which
-  // are stale after the optimizer step.
-  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-  set_autocast_state(cuda_, {was_enabled_, previous_dtype_});
+  // The guard enables autocast on the run's device type and leaves the other as it is.
+  const AutocastState on{true, compute_dtype(precision)};
+  const bool cuda = device.is_cuda();
+  guard_.emplace(cuda ? autocast_state(false) : on, cuda ? on : autocast_state(true));
 }
 
 LossScaler::LossScaler(bool enabled, double initial_scale, std::int64_t growth_interval)

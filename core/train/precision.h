@@ -2,6 +2,8 @@
 // Mixed precision: the compute dtype of forward and backward (autocast over fp32 master
 // weights) and dynamic loss scaling for fp16, whose narrow range underflows small gradients.
 
+#include <anvil/torch_compat.h>
+
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
@@ -24,15 +26,11 @@ c10::ScalarType compute_dtype(Precision precision);
 class AutocastScope {
  public:
   AutocastScope(Precision precision, c10::Device device);
-  ~AutocastScope();
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
 
  private:
-  bool active_ = false;
-  bool cuda_ = false;
-  bool was_enabled_ = false;
-  c10::ScalarType previous_dtype_ = c10::kFloat;
+  // Leaving the outermost one drops autocast's cached low-precision copies of the weights,
+  // which are stale after the optimizer step.
+  std::optional<AutocastGuard> guard_;
 };
 
 /// Dynamic loss scaling (as torch.cuda.amp.GradScaler): the loss is multiplied by scale()
