@@ -14,10 +14,6 @@ constexpr double kFloat32 = 4;  // norms and softmaxes run in float32 whatever a
 
 auto as_double(std::int64_t n) { return static_cast<double>(n); }
 
-bool has_global_branch(const DenseOptions& o, std::int64_t layer) {
-  return o.global_heads > 0 && o.is_local_layer(layer);
-}
-
 // Grouped-query attention of `heads` query heads over `keys` keys: the query, key and value
 // copies the kernel reads and the output the projection reads; fused attention keeps its
 // inputs as they are (the values as a view of the q|k|v product) and the log-sum-exp.
@@ -58,7 +54,7 @@ StepBytes step_bytes(const FootprintQuery& query) {
 std::int64_t attention_parameters(const DenseOptions& o, std::int64_t layer) {
   std::int64_t n = attention_matmul_parameters(o);
   if (o.uses_mla()) n += o.kv_lora_rank + (o.q_lora_rank > 0 ? o.q_lora_rank : 0);
-  if (has_global_branch(o, layer)) n += 4 * o.d_model * o.global_heads * o.head_dim();
+  if (o.has_global_branch(layer)) n += 4 * o.d_model * o.global_heads * o.head_dim();
   return n;
 }
 
@@ -90,7 +86,7 @@ LayerBytes mixing_bytes(const DenseOptions& o, std::int64_t layer, std::int64_t 
       o.uses_mla() ? latent_attention_bytes(o, seq_len, b)
                    : grouped_query_bytes(o.n_heads, o.kv_heads(), o.head_dim(),
                                          local ? std::min(o.window, seq_len) : seq_len, local, b);
-  if (has_global_branch(o, layer)) {
+  if (o.has_global_branch(layer)) {
     const LayerBytes global =
         grouped_query_bytes(o.global_heads, o.global_heads, o.head_dim(), seq_len, false, b);
     attention.tensors += global.tensors;
@@ -111,14 +107,14 @@ std::int64_t concatenated_parameters(const DenseOptions& o, std::int64_t layer) 
   } else {
     n += D * (o.n_heads + 2 * o.kv_heads()) * o.head_dim();
   }
-  if (has_global_branch(o, layer)) n += 3 * D * o.global_heads * o.head_dim();
+  if (o.has_global_branch(layer)) n += 3 * D * o.global_heads * o.head_dim();
   return n;
 }
 
 double layer_cache_bytes(const DenseOptions& o, std::int64_t layer, const StepBytes& b) {
   double values = o.uses_mla() ? as_double(o.kv_lora_rank + o.rope_dim())
                                : as_double(2 * o.kv_heads() * o.head_dim());
-  if (has_global_branch(o, layer)) values += as_double(2 * o.global_heads * o.head_dim());
+  if (o.has_global_branch(layer)) values += as_double(2 * o.global_heads * o.head_dim());
   return values * b.param;
 }
 

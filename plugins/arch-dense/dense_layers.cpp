@@ -46,10 +46,6 @@ at::Tensor attend(nn::GroupedQueryAttention& attention, nn::MultiHeadLatentAtten
   return mixed;
 }
 
-bool has_global_branch(const DenseOptions& options, std::int64_t layer) {
-  return options.global_heads > 0 && options.is_local_layer(layer);
-}
-
 DenseBlockImpl::DenseBlockImpl(const DenseOptions& options_, std::int64_t layer_)
     : options(options_), layer(layer_) {
   reset();
@@ -66,7 +62,7 @@ void DenseBlockImpl::reset() {
     attention =
         register_module("attention", nn::GroupedQueryAttention(attention_options(options, layer)));
   global_attention = nullptr;
-  if (has_global_branch(options, layer))
+  if (options.has_global_branch(layer))
     global_attention = register_module("global_attention",
                                        nn::GroupedQueryAttention(global_branch_options(options)));
   ffn_norm = register_module("ffn_norm", RMSNorm(options.d_model, options.norm_eps));

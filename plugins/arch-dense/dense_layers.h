@@ -31,9 +31,6 @@ nn::AttentionOptions attention_options(const DenseOptions& options, std::int64_t
 /// The global branch of a hybrid local layer: global_heads full-attention heads of head_dim.
 nn::AttentionOptions global_branch_options(const DenseOptions& options);
 
-/// Whether layer `layer` has a global branch beside its local attention.
-bool has_global_branch(const DenseOptions& options, std::int64_t layer);
-
 /// The latent attention shape of `options` (attention = "mla").
 nn::LatentAttentionOptions latent_attention_options(const DenseOptions& options);
 
@@ -73,7 +70,7 @@ class DenseBlockImpl : public torch::nn::Cloneable<DenseBlockImpl> {
   RMSNorm attention_norm{nullptr};
   nn::GroupedQueryAttention attention{nullptr};          ///< empty with MLA
   nn::MultiHeadLatentAttention latent_attention{nullptr};  ///< set with MLA
-  nn::GroupedQueryAttention global_attention{nullptr};  ///< empty unless has_global_branch
+  nn::GroupedQueryAttention global_attention{nullptr};  ///< empty unless options.has_global_branch(layer)
   RMSNorm ffn_norm{nullptr};
   nn::SwiGLU feed_forward{nullptr};
 };

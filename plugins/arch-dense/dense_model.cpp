@@ -142,7 +142,7 @@ std::vector<LayerCache> dense_layer_caches(const DenseOptions& o, std::int64_t b
                       at::zeros({batch, max_len, o.rope_dim()}, tensor_options)};
     else
       layer.attention = slot(o.kv_heads());
-    if (has_global_branch(o, i)) layer.global = slot(o.global_heads);
+    if (o.has_global_branch(i)) layer.global = slot(o.global_heads);
     layers.push_back(std::move(layer));
   }
   return layers;

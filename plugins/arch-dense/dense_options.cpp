@@ -110,10 +110,10 @@ std::int64_t dense_matmul_parameters(const DenseOptions& o) {
   const std::int64_t mlp = 3 * o.d_model * o.ffn_width();
   // A global branch: one key/value head per query head, each head_dim wide.
   const std::int64_t global = 4 * o.d_model * o.global_heads * o.head_dim();
-  std::int64_t local_layers = 0;
-  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) local_layers += o.is_local_layer(i) ? 1 : 0;
-  return o.n_layers * (attention + mlp) + (o.global_heads > 0 ? local_layers * global : 0) +
-         o.vocab_size * o.d_model + mtp_matmul_parameters(o);
+  std::int64_t branches = 0;
+  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) branches += o.has_global_branch(i) ? 1 : 0;
+  return o.n_layers * (attention + mlp) + branches * global + o.vocab_size * o.d_model +
+         mtp_matmul_parameters(o);
 }
 
 std::int64_t mtp_matmul_parameters(const DenseOptions& o) {

@@ -47,6 +47,9 @@ struct DenseOptions {
     return window > 0 && !(global_every > 0 && (i + 1) % global_every == 0);
   }
 
+  /// Whether layer `i` has a full-attention branch next to its local heads.
+  bool has_global_branch(std::int64_t i) const noexcept { return global_heads > 0 && is_local_layer(i); }
+
   /// The architecture these options are registered as, for messages: "hybrid" with a window,
   /// else "dense".
   const char* architecture() const noexcept { return window > 0 ? "hybrid" : "dense"; }
