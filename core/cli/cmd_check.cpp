@@ -5,6 +5,8 @@
 // and a memory plan per rank.
 #include "cli/command.h"
 #include "cli/data_setup.h"
+#include "cli/output_folder.h"
+#include "cli/run_components.h"
 #include "cli/run_setup.h"
 #include "cli/table.h"
 #include "data/dataset.h"
@@ -133,16 +135,15 @@ void set_device_memory(bool gpu, double gib, MemoryPlanInput& in) {
   in.device_memory_source = "this machine's memory; --device-memory GIB sets it";
 }
 
-// The memory plan of the run on `ranks` ranks, or why there is none.
+// The memory plan of the run on `ranks` ranks, or why there is none; `checkpoint_bytes` gets
+// the size of one checkpoint (fp32 weights and optimizer state), 0 when unknown.
 std::string memory_plan(const Manifest& manifest, const std::vector<ComponentSection>& sections,
                         const PluginHost& host, const CheapComponents& made, const DataState& data,
-                        const TrainConfig& config, std::int64_t ranks, double device_memory_gib) {
+                        const TrainConfig& config, std::int64_t ranks, double device_memory_gib,
+                        double& checkpoint_bytes) {
+  checkpoint_bytes = 0;
   const ComponentSection* model = find_section(sections, ComponentKind::architecture);
   if (!model || !made.optimizer) return "";
-  const ComponentEntry& entry = *host.find(ComponentKind::architecture, model->plugin);
-  if (!entry.footprint)
-    return "memory plan: none; architecture '" + model->plugin + "' (" + entry.plugin_name +
-           ") registers no footprint\n";
 
   // A GPU run is planned in its precision even on a machine without one.
   const bool gpu = config.device.rfind("cuda", 0) == 0;
@@ -165,10 +166,14 @@ std::string memory_plan(const Manifest& manifest, const std::vector<ComponentSec
   query.vocab_size = in.vocab_size;
   query.seq_len = config.seq_len;
   query.compute_dtype = compute;
-  Diagnostics diagnostics;
-  Options options(*model->table, model->key_path, diagnostics);
-  in.model = entry.footprint(options, query);
-  diagnostics.throw_if_any();
+  const std::optional<ModelFootprint> footprint = architecture_footprint(sections, host, query);
+  if (!footprint) {
+    const ComponentEntry& entry = *host.find(ComponentKind::architecture, model->plugin);
+    return "memory plan: none; architecture '" + model->plugin + "' (" + entry.plugin_name +
+           ") registers no footprint\n";
+  }
+  in.model = *footprint;
+  checkpoint_bytes = static_cast<double>(footprint->parameters) * (4 + in.optimizer_bytes_per_parameter);
   set_device_memory(gpu, device_memory_gib, in);
 
   std::ostringstream out;
@@ -245,12 +250,17 @@ int run_check_command(const std::vector<std::string>& args) {
   if (device_memory_gib < 0) throw Error("--device-memory must be positive (GiB)");
   // The settings that depend on each other (schedule, batch over the ranks).
   const TrainConfig config = read_train_config(manifest, static_cast<int>(ranks));
+  check_output_folders(manifest, config);
 
   if (dump) {
     std::cout << format_toml(manifest.root());
   } else {
     const DataState data = data_state(manifest);
-    const std::string memory = memory_plan(manifest, sections, *host, made, data, config, ranks, device_memory_gib);
+    double checkpoint_bytes = 0;
+    std::string memory =
+        memory_plan(manifest, sections, *host, made, data, config, ranks, device_memory_gib, checkpoint_bytes);
+    if (checkpoint_bytes > 0)
+      memory += checkpoint_disk_report(config.run_dir, checkpoint_bytes, config.checkpoint.keep_last);
     print_summary(manifest, sections, *host, data.text, memory, std::cout);
   }
   return 0;

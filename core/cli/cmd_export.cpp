@@ -3,6 +3,7 @@
 // load directly; see export/hf_export.h and docs/export.md.
 #include "checkpoint/checkpoint_layout.h"
 #include "cli/checkpoint_model.h"
+#include "cli/tokenizer_setup.h"
 #include "cli/command.h"
 #include "cli/run_setup.h"
 #include "export/hf_export.h"
@@ -51,7 +52,11 @@ int run_export_command(const std::vector<std::string>& args) {
   HuggingFaceExportOptions options;
   options.architecture = root["model"]["plugin"].value_or(std::string("?"));
   options.tokenizer = root["tokenizer"]["plugin"].value_or(std::string("?"));
-  options.eos_token = root["data"]["eos_token"].value_or(std::string("<|endoftext|>"));
+  // The tokenizer folder's record names its special tokens' parts ([tokenizer] eos_token, ...).
+  const toml::table tokenizer_section = tokenizer_section_of(loaded.dir / kCheckpointTokenizerDir, "");
+  options.eos_token = end_of_document_token(root["data"]["eos_token"].value_or(std::string()), tokenizer_section);
+  options.pad_token = tokenizer_section["pad_token"].value_or(std::string());
+  options.unk_token = tokenizer_section["unk_token"].value_or(std::string());
   options.dtype = *dtype;
   options.force = force;
 

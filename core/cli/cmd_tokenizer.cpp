@@ -38,6 +38,10 @@ TrainSetup setup_from_manifest(Manifest& manifest, const std::string& out, const
   validate_manifest(manifest, host);
   TrainSetup setup;
   setup.section = *manifest.root()["tokenizer"].as_table();
+  // The tokenizer folder records the end-of-document token, so that a dataset prepared from
+  // the folder alone packs documents the same way.
+  const std::string data_eos = manifest.root().at_path("data.eos_token").value_or(std::string());
+  if (!data_eos.empty() && !setup.section.contains("eos_token")) setup.section.insert("eos_token", data_eos);
   if (const toml::array* train = manifest.root().at_path("data.train").as_array()) {
     for (const toml::node& entry : *train) setup.inputs.push_back(Manifest::resolve_path(entry));
   }
@@ -120,6 +124,7 @@ int train(const std::vector<std::string>& args) {
   bar.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+  check_named_tokens(*tokenizer, setup.section, "tokenizer train");
   fs::create_directories(setup.out);
   tokenizer->save(setup.out);
   write_tokenizer_sidecar(setup.out, setup.section);
@@ -172,7 +177,7 @@ struct UseOptions {
   CommonOptions common;
   std::string dir, plugin;
   std::vector<std::string> files;
-  bool lines = false, stats = false;
+  bool lines = false, stats = false, ordinary = false;
   int threads = 0;
 };
 
@@ -187,13 +192,20 @@ bool parse_use_options(const std::vector<std::string>& args, const char* verb, U
       ("threads", po::value(&o.threads)->default_value(0)->value_name("N"),
        "encode --lines on N threads (0 = all cores)")
       ("stats", po::bool_switch(&o.stats), "print size and speed on stderr");
+  if (std::string_view(verb) == "encode")
+    description.add_options()(
+        "ordinary", po::bool_switch(&o.ordinary),
+        "encode special-token text as ordinary text, as `anvil data prepare` does with documents. "
+        "Without it, special-token text becomes the special token where the tokenizer allows it "
+        "(bpe: its allowed_special option, default all; char: always)");
   add_common_options(description, o.common);
   po::positional_options_description positional;
   positional.add("file", -1);
   po::variables_map values;
   return parse_command_line(args,
                             std::string("anvil tokenizer ") + verb +
-                                " --tokenizer DIR [--lines] [FILE...]",
+                                " --tokenizer DIR [--lines]" + (std::string_view(verb) == "encode" ? " [--ordinary]" : "") +
+                                " [FILE...]",
                             description, positional, values, o.common);
 }
 
@@ -202,6 +214,10 @@ int encode(const std::vector<std::string>& args) {
   if (!parse_use_options(args, "encode", o)) return 0;
   const OpenTokenizer opened = open_tokenizer(o.common, o.dir, o.plugin);
   const Tokenizer* tokenizer = opened.tokenizer.get();
+  const auto* ordinary = dynamic_cast<const OrdinaryEncoder*>(tokenizer);
+  if (o.ordinary && !ordinary)
+    throw Error("this tokenizer's plugin has no ordinary encoding (anvil::OrdinaryEncoder)",
+                "encode without --ordinary, or rebuild the plugin against Anvil SDK 0.5 or later");
   const std::string text = read_input(o.files);
   const auto start = std::chrono::steady_clock::now();
   std::size_t tokens = 0;
@@ -211,13 +227,14 @@ int encode(const std::vector<std::string>& args) {
     for (std::size_t first = 0; first < lines.size(); first += block) {
       const std::vector<std::string> batch(lines.begin() + static_cast<std::ptrdiff_t>(first),
                                            lines.begin() + static_cast<std::ptrdiff_t>(std::min(lines.size(), first + block)));
-      for (const auto& ids : tokenizer->encode_batch(batch, o.threads)) {
+      for (const auto& ids : o.ordinary ? ordinary->encode_ordinary_batch(batch, o.threads)
+                                        : tokenizer->encode_batch(batch, o.threads)) {
         tokens += ids.size();
         write_ids(std::cout, ids);
       }
     }
   } else {
-    const std::vector<std::int32_t> ids = tokenizer->encode(text);
+    const std::vector<std::int32_t> ids = o.ordinary ? ordinary->encode_ordinary(text) : tokenizer->encode(text);
     tokens = ids.size();
     write_ids(std::cout, ids);
   }

@@ -6,6 +6,7 @@
 #include "cli/data_setup.h"
 #include "checkpoint/checkpoint_io.h"
 #include "checkpoint/checkpointer.h"
+#include "cli/output_folder.h"
 #include "cli/prepare_run.h"
 #include "cli/run_components.h"
 #include "cli/run_setup.h"
@@ -22,6 +23,7 @@
 #include "metrics/progress_bar.h"
 #include "metrics/train_progress.h"
 #include "train/device_setup.h"
+#include "train/lr_schedule.h"
 #include "train/param_groups.h"
 #include "train/sampler.h"
 #include "train/stop_signals.h"
@@ -106,12 +108,49 @@ void check_resume_manifest(const LoadedCheckpoint& checkpoint, const Manifest& m
     problem.message = "cannot resume from " + checkpoint.dir.string() +
                       ": the manifest differs from the one saved with it in keys that change the run:" + unsafe;
     problem.hint = "resume with the saved manifest (anvil train --resume " + checkpoint.dir.string() +
-                   "), or start a new run under another [run] name; only training.steps, "
-                   "training.eval_every, run.log_every, run.threads, run.out_dir, [checkpoint], [sample] "
-                   "and [[eval]] may change on resume";
+                   "), or start a new run under another [run] name; only training.steps, the "
+                   "learning-rate schedule (training.schedule, warmup_steps, min_lr_ratio, "
+                   "decay_fraction, optimizer.lr), training.eval_every, run.log_every, run.threads, "
+                   "run.out_dir, [checkpoint], [sample] and [[eval]] may change on resume";
     throw ConfigError({problem});
   }
   if (!safe.empty()) spdlog::info("resuming with changed settings:{}", safe);
+}
+
+// The architecture's own checks (positions enough for seq_len, consistent options), made
+// through its footprint before any work. The vocabulary is not known before the tokenizer is
+// trained: the manifest's when it names one, else a stand-in (its checks run again when the
+// model is built).
+void check_architecture(const Manifest& manifest, const std::vector<ComponentSection>& sections,
+                        const PluginHost& host, const TrainConfig& config) {
+  FootprintQuery query;
+  query.seq_len = config.seq_len;
+  query.vocab_size = manifest.root().at_path("tokenizer.vocab_size").value_or(std::int64_t{256});
+  architecture_footprint(sections, host, query);
+}
+
+// A schedule that decays over training.steps is stretched when a resume raises the steps: a
+// finished cosine run would climb back from its final rate. Say so, with the ways to continue
+// at the rate the run reached.
+void warn_if_schedule_climbs(const LoadedCheckpoint& checkpoint, const Manifest& manifest,
+                             const TrainConfig& config) {
+  const Manifest saved = Manifest::parse(checkpoint.manifest_text, (checkpoint.dir / kManifestFile).string());
+  const TrainConfig before = read_train_config(saved);
+  const std::int64_t step = checkpoint.state.step;
+  if (before.steps == config.steps || step == 0) return;
+  const double base_before = saved.root().at_path("optimizer.lr").value_or(1.0);
+  const double base_now = manifest.root().at_path("optimizer.lr").value_or(1.0);
+  const double lr_before = LrSchedule(before.schedule).lr(std::min(step, before.steps) - 1, base_before);
+  const double lr_now = LrSchedule(config.schedule).lr(step, base_now);
+  if (!(lr_now > lr_before * 1.01)) return;
+  spdlog::warn(
+      "training.steps went from {} to {}: the {} schedule is a function of the total steps, so the "
+      "learning rate at step {} climbs from {:.3g}, where the run left it, to {:.3g}. To go on at "
+      "the rate it reached, continue with a constant phase (--set 'training.schedule=\"constant\"' "
+      "--set optimizer.lr={:.3g}) or a new decay phase from it (--set 'training.schedule=\"wsd\"' "
+      "--set optimizer.lr={:.3g}: the last decay_fraction of the steps decays)",
+      before.steps, config.steps, manifest.root().at_path("training.schedule").value_or(std::string()),
+      step, lr_before, lr_now, lr_before, lr_before);
 }
 
 void write_resolved_manifest(const Manifest& manifest, const fs::path& run_dir) {
@@ -128,11 +167,23 @@ void print_summary(const TrainSummary& summary, std::ostream& out) {
   table.add({"steps", format_count(static_cast<std::uint64_t>(summary.steps)) +
                           (summary.first_step ? fmt::format(" (resumed at {})", summary.first_step) : "") +
                           (summary.skipped_steps ? fmt::format(" ({} skipped)", summary.skipped_steps) : "")});
-  table.add({"tokens", format_count(static_cast<std::uint64_t>(summary.tokens))});
-  table.add({"time", seconds_text(summary.seconds)});
-  table.add({"throughput", format_count(static_cast<std::uint64_t>(summary.tokens_per_s)) + " tokens/s"});
+  // After a resume, totals are the whole run's and the rates this session's: say which is which.
+  const bool resumed = summary.first_step > 0;
+  const auto tokens = [](std::int64_t n) { return format_count(static_cast<std::uint64_t>(n)); };
+  table.add({"tokens", resumed ? fmt::format("{} in all, {} in this session", tokens(summary.tokens),
+                                             tokens(summary.session_tokens))
+                               : tokens(summary.tokens)});
+  table.add({"time", resumed ? seconds_text(summary.seconds) + " this session, " +
+                                   format_duration(summary.total_seconds) + " in all"
+                             : seconds_text(summary.seconds)});
+  table.add({"throughput", format_count(static_cast<std::uint64_t>(summary.tokens_per_s)) + " tokens/s" +
+                               (resumed ? " (this session)" : "")});
   if (summary.mfu >= 0) table.add({"MFU", fmt::format("{:.1f}%", 100 * summary.mfu)});
-  table.add({"final train loss", fmt::format("{:.4f}", summary.final_loss)});
+  if (summary.final_loss_to > 0)
+    table.add({"train loss", fmt::format("{:.4f} (mean of steps {}-{})", summary.final_loss,
+                                         summary.final_loss_from, summary.final_loss_to)});
+  if (summary.last_step > 0 && summary.last_step != summary.final_loss_to)
+    table.add({"last step loss", fmt::format("{:.4f} (step {})", summary.last_step_loss, summary.last_step)});
   for (const Metric& m : summary.eval)
     if (!is_token_count(m.name))
       table.add({"valid " + m.name.substr(m.name.find('.') + 1), fmt::format("{:.4f}", m.value)});
@@ -167,7 +218,10 @@ void record_summary(MetricsFile& metrics, const TrainSummary& summary, Model& mo
   Metrics record{{"steps", static_cast<double>(summary.steps)},
                  {"skipped_steps", static_cast<double>(summary.skipped_steps)},
                  {"tokens", static_cast<double>(summary.tokens)},
+                 {"session_tokens", static_cast<double>(summary.session_tokens)},
                  {"train_seconds", summary.seconds},
+                 {"total_train_seconds", summary.total_seconds},
+                 {"last_step_loss", summary.last_step_loss},
                  {"tokens_per_s", summary.tokens_per_s},
                  {"final_loss", summary.final_loss},
                  {"peak_flops", env.peak_flops},
@@ -232,6 +286,8 @@ int run_train_command(const std::vector<std::string>& argv) {
   const std::vector<ComponentSection> sections = validate_manifest(manifest, *run.host);
   make_paths_absolute(manifest.root());
   const TrainConfig config = read_train_config(manifest);
+  check_architecture(manifest, sections, *run.host, config);
+  check_output_folders(manifest, config);
 
   // Where to start: a checkpoint, checked against this manifest, or from scratch.
   const fs::path checkpoints_dir = config.run_dir / kCheckpointsDir;
@@ -243,6 +299,13 @@ int run_train_command(const std::vector<std::string>& argv) {
   if (const std::optional<fs::path> from = resume_point(args, named_checkpoint, config)) {
     checkpoint = read_verified_checkpoint(*from);
     check_resume_manifest(*checkpoint, manifest);
+    // Decided before anything is prepared, measured or recorded.
+    if (checkpoint->state.step >= config.steps) {
+      std::cout << fmt::format("the run is already trained to step {} (training.steps = {}); raise "
+                               "training.steps to continue it\n", checkpoint->state.step, config.steps);
+      return 0;
+    }
+    warn_if_schedule_climbs(*checkpoint, manifest, config);
   }
 
   // Data: prepared (and the tokenizer trained) when missing or out of date.
@@ -304,11 +367,6 @@ int run_train_command(const std::vector<std::string>& argv) {
                      validation ? &*validation : nullptr, bytes_per_token, run.metrics.get()};
   print_header(config, *run.model, env, loader, std::cout);
   std::cout << "metrics: " << run.metrics->path().string() << "\n\n" << std::flush;
-  if (start.step >= config.steps) {
-    std::cout << fmt::format("the run is already trained to step {} (training.steps = {}); raise "
-                             "training.steps to continue it\n", start.step, config.steps);
-    return 0;
-  }
 
   TrainProgress progress;
   Checkpointer checkpointer(checkpoints_dir, {config.checkpoint.keep_last, config.checkpoint.keep_every},

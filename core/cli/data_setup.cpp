@@ -2,6 +2,7 @@
 
 #include "cli/tokenizer_setup.h"
 #include "data/input_files.h"
+#include "manifest/validate.h"
 
 #include <anvil/errors.h>
 #include <anvil/toml_text.h>
@@ -14,12 +15,28 @@ namespace fs = std::filesystem;
 namespace anvil::core {
 namespace {
 
-// The files a [data] train/valid array names, expanded.
+// The files a [data] train/valid array names, expanded. Every entry that matches no file is
+// reported at its key, with where its relative path was resolved from.
 std::vector<fs::path> inputs_of(const toml::table& data, const char* key) {
   std::vector<fs::path> entries;
+  std::vector<const toml::node*> nodes;
   if (const toml::array* array = data.get_as<toml::array>(key))
-    for (const toml::node& entry : *array) entries.push_back(Manifest::resolve_path(entry));
-  return entries.empty() ? entries : expand_inputs(entries);
+    for (const toml::node& entry : *array) {
+      entries.push_back(Manifest::resolve_path(entry));
+      nodes.push_back(&entry);
+    }
+  if (entries.empty()) return entries;
+  Diagnostics problems;
+  std::vector<fs::path> files = expand_inputs(entries, [&](std::size_t i) {
+    const std::string written = nodes[i]->value_or(std::string());
+    problems.add(nodes[i]->source(), std::string("data.") + key,
+                 "corpus input '" + written + "' matches no file" +
+                     (written == entries[i].string() ? "" : " (looked for " + entries[i].string() + ")"),
+                 fs::path(written).is_absolute() ? "check the path"
+                                                 : Manifest::relative_path_hint(*nodes[i]));
+  });
+  problems.throw_if_any();
+  return files;
 }
 
 PrepareOptions prepare_options_of(const toml::table& data) {
@@ -30,6 +47,7 @@ PrepareOptions prepare_options_of(const toml::table& data) {
   o.reader.format = *parse_input_format(data["format"].value_or(std::string("auto")));
   o.reader.split = *parse_document_split(data["document"].value_or(std::string("paragraph")));
   o.reader.text_field = data["text_field"].value_or(std::string("text"));
+  o.reader.on_bad_record = *parse_bad_record_policy(data["on_bad_record"].value_or(std::string("error")));
   o.valid_fraction = data["valid_fraction"].value_or(0.01);
   o.shard_tokens = static_cast<std::uint64_t>(data["shard_tokens"].value_or(std::int64_t{1}));
   o.eos_token = data["eos_token"].value_or(std::string());
@@ -69,13 +87,15 @@ std::string options_json(const toml::table& data) {
 
 
 // The keys on which two [tokenizer] sections disagree, as "key: a vs b" lines; the thread
-// count does not change the tokens.
+// count does not change the tokens, and the host's keys (eos_token, ...) are checked on their
+// own (dataset.json records the end-of-document token).
 std::string tokenizer_differences(const toml::table& dataset, const toml::table& run) {
   std::string lines;
   std::vector<std::string> keys;
   for (const auto* table : {&dataset, &run})
     for (auto&& [key, value] : *table)
-      if (key.str() != "threads" && std::find(keys.begin(), keys.end(), key.str()) == keys.end())
+      if (key.str() != "threads" && !host_schema(ComponentKind::tokenizer)->find(key.str()) &&
+          std::find(keys.begin(), keys.end(), key.str()) == keys.end())
         keys.emplace_back(key.str());
   for (const std::string& key : keys) {
     const toml::node* a = dataset.get(key);
@@ -145,6 +165,10 @@ toml::table data_tokenizer_section(const DataPlan& plan, const toml::table* mani
     throw DataError("[data] tokenizer '" + plan.tokenizer_dir.string() + "' holds a " + found +
                         " tokenizer, but [tokenizer] plugin is " + wanted,
                     "point [data] tokenizer at a " + wanted + " tokenizer, or change [tokenizer]");
+  // The manifest may name the parts of the folder's special tokens (eos_token, pad_token, ...).
+  for (const OptionSpec& host_key : host_schema(ComponentKind::tokenizer)->specs())
+    if (const toml::node* value = manifest_section->get(host_key.key()))
+      stored.insert_or_assign(host_key.key(), *value);
   return stored;
 }
 

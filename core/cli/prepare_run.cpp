@@ -30,7 +30,7 @@ bool up_to_date(const DataPlan& plan) {
     const Dataset dataset = Dataset::open(plan.dataset_dir, {/*verify_checksums=*/false});
     return dataset.info().config_fingerprint == plan.prepare.config_fingerprint;
   } catch (const DataError& e) {
-    spdlog::warn("existing dataset is damaged and will be prepared again: {}", e.what());
+    spdlog::warn("existing dataset cannot be used and will be prepared again: {}", e.what());
     return false;
   }
 }
@@ -87,6 +87,24 @@ void print_report(const PrepareReport& report, const fs::path& dir, std::ostream
     separator = ", ";
   }
   out << "\n";
+  const BadRecordCounts& skipped = report.bad_records;
+  if (skipped.bad() > 0 || skipped.empty_texts > 0) {
+    out << "skipped JSON lines:";
+    separator = " ";
+    for (std::size_t kind = 0; kind < kBadRecordKinds; ++kind) {
+      if (skipped.by_kind[kind] == 0) continue;
+      out << separator << format_count(skipped.by_kind[kind]) << " "
+          << to_string(static_cast<BadRecord>(kind));
+      separator = ", ";
+    }
+    if (skipped.empty_texts > 0)
+      out << separator << format_count(skipped.empty_texts) << " empty text"
+          << (skipped.empty_texts == 1 ? "" : "s");
+    out << "\n";
+    for (const std::string& example : skipped.examples) out << "  " << example << "\n";
+    if (skipped.bad() > skipped.examples.size())
+      out << "  ... and " << format_count(skipped.bad() - skipped.examples.size()) << " more\n";
+  }
   out << "deduplication: " << format_count(report.near_candidates)
       << " candidate pairs compared, " << seconds_text(report.dedup_resolve_seconds)
       << " resolving\n";
@@ -115,6 +133,7 @@ fs::path prepare_data(const Manifest& manifest, const PluginHost& host,
                       bool force, std::ostream& out) {
   DataPlan plan = plan_data(manifest);
   toml::table section = data_tokenizer_section(plan, manifest_tokenizer, plugin_override);
+  plan.prepare.eos_token = end_of_document_token(plan.prepare.eos_token, section);
   set_config_fingerprint(plan, section);
 
   if (!force && up_to_date(plan)) {
@@ -134,6 +153,8 @@ fs::path prepare_data(const Manifest& manifest, const PluginHost& host,
   hooks.train = plan.tokenizer_dir.empty();
   if (!hooks.train) tokenizer->load(plan.tokenizer_dir);
   hooks.save = [&](const fs::path& dir) {
+    // Checked on the trained tokenizer, before the dataset is put in place.
+    check_named_tokens(*tokenizer, section, manifest.path().string());
     tokenizer->save(dir);
     write_tokenizer_sidecar(dir, section);
   };

@@ -15,6 +15,18 @@ void open_tokenizer_folder(Run& run, const fs::path& dir) {
   run.tokenizer->load(dir);
 }
 
+std::optional<ModelFootprint> architecture_footprint(const std::vector<ComponentSection>& sections,
+                                                     const PluginHost& host, const FootprintQuery& query) {
+  const ComponentSection& model = architecture_section(sections);
+  const ComponentEntry* entry = host.find(ComponentKind::architecture, model.plugin);
+  if (!entry || !entry->footprint) return std::nullopt;
+  Diagnostics diagnostics;
+  Options options(*model.table, model.key_path, diagnostics);
+  ModelFootprint footprint = entry->footprint(options, query);
+  diagnostics.throw_if_any();
+  return footprint;
+}
+
 Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,
                              const RunContext& context) {
   Objectives objectives;

@@ -11,6 +11,7 @@
 
 #include <anvil/context.h>
 #include <anvil/evaluator.h>
+#include <anvil/footprint.h>
 #include <anvil/loss.h>
 #include <anvil/model.h>
 #include <anvil/optimizer.h>
@@ -19,6 +20,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +64,12 @@ Objectives create_components(Run& run, const std::vector<ComponentSection>& sect
 
 /// The section of the [model] (architecture); throws when there is none.
 const ComponentSection& architecture_section(const std::vector<ComponentSection>& sections);
+
+/// The architecture's memory footprint for `query`, computed from its options without building
+/// it; this also runs the architecture's option checks, which are thrown as one ConfigError at
+/// their keys. nullopt when the architecture registers no footprint.
+std::optional<ModelFootprint> architecture_footprint(const std::vector<ComponentSection>& sections,
+                                                     const PluginHost& host, const FootprintQuery& query);
 
 /// The components of `sections` and the libraries that provide them (for checkpoints).
 std::vector<PluginRecord> plugin_records(const PluginHost& host,

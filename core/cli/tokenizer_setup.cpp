@@ -3,6 +3,7 @@
 #include "cli/run_setup.h"
 #include "log/logging.h"
 #include "manifest/manifest.h"
+#include "manifest/validate.h"
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
@@ -26,7 +27,10 @@ std::shared_ptr<Tokenizer> make_tokenizer(const PluginHost& host, toml::table& s
                           "available: " + join(host.names(ComponentKind::tokenizer)));
   }
   Diagnostics diagnostics;
-  spec->options.validate(section, "tokenizer", diagnostics, {"plugin"});
+  std::vector<std::string> reserved = {"plugin"};
+  for (const OptionSpec& host_key : host_schema(ComponentKind::tokenizer)->specs())
+    reserved.push_back(host_key.key());
+  spec->options.validate(section, "tokenizer", diagnostics, reserved);
   diagnostics.throw_if_any();
   Options options(section, "tokenizer", diagnostics);
   RunContext context;
@@ -42,6 +46,18 @@ void write_tokenizer_sidecar(const fs::path& dir, const toml::table& section) {
   out << "# The [tokenizer] section this tokenizer was trained with (written by anvil).\n"
       << format_toml(root);
   if (!out) throw Error("cannot write '" + file.string() + "'");
+}
+
+void check_named_tokens(const Tokenizer& tokenizer, const toml::table& section, const std::string& where) {
+  for (const char* key : {"eos_token", "pad_token", "unk_token"})
+    if (const auto token = section[key].value<std::string>(); token && !tokenizer.token_to_id(*token))
+      throw DataError(where + ": [tokenizer] " + key + " \"" + *token + "\" is not a token of the tokenizer",
+                      "name one of its special tokens, or add it to the tokenizer's special_tokens");
+}
+
+std::string end_of_document_token(const std::string& data_eos_token, const toml::table& tokenizer_section) {
+  if (!data_eos_token.empty()) return data_eos_token;
+  return tokenizer_section["eos_token"].value_or(std::string(kDefaultEosToken));
 }
 
 toml::table tokenizer_section_of(const fs::path& dir, const std::string& plugin) {

@@ -36,6 +36,17 @@ toml::table tokenizer_section_of(const std::filesystem::path& dir, const std::st
 
 /// A loaded tokenizer with the host and logger it needs; members are destroyed bottom-up, so
 /// the tokenizer goes before the logger it may write to and the library that made it.
+/// The end-of-document token when neither [data] nor [tokenizer] names one.
+inline constexpr const char* kDefaultEosToken = "<|endoftext|>";
+
+/// Throws DataError (prefixed with `where`) when [tokenizer] eos_token, pad_token or unk_token
+/// names a token the tokenizer does not have.
+void check_named_tokens(const Tokenizer& tokenizer, const toml::table& section, const std::string& where);
+
+/// The token that ends every document: [data] eos_token when set, else the tokenizer's own
+/// eos_token (its section, or its folder's record), else kDefaultEosToken.
+std::string end_of_document_token(const std::string& data_eos_token, const toml::table& tokenizer_section);
+
 struct OpenTokenizer {
   std::unique_ptr<PluginHost> host;
   std::unique_ptr<Logger> logger;

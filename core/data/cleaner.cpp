@@ -405,8 +405,22 @@ Cleaner::Cleaner(CleanOptions options) : options_(options) {
   }
 }
 
-CleanResult Cleaner::clean(std::string& text) const {
+bool repair_invalid_utf8(std::string& text) {
+  const Utf8Scan scan = scan_utf8(text);
+  if (scan.first_invalid == kNpos) return false;
+  repair_utf8(text, scan.first_invalid);
+  return true;
+}
+
+CleanResult Cleaner::clean(std::string& text, bool source_invalid_utf8) const {
   CleanResult result;
+  if (source_invalid_utf8) {
+    if (options_.invalid_utf8 == InvalidUtf8Policy::drop) {
+      result.rejection = Rejection::invalid_utf8;
+      return result;
+    }
+    result.repaired_utf8 = true;
+  }
   const ByteScan bytes = scan_bytes(text);
   bool has_control = bytes.control;
   if (bytes.non_ascii) {

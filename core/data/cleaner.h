@@ -70,14 +70,20 @@ class Cleaner {
   /// Cleans `text` in place, in this order: invalid UTF-8 (repair or reject), "\r\n" and lone
   /// "\r" to "\n", control characters, Unicode normalization, trailing whitespace of every line
   /// and leading/trailing blank lines removed; then the filters, in the order of Rejection.
-  /// A rejected document's text is unspecified.
-  CleanResult clean(std::string& text) const;
+  /// A rejected document's text is unspecified. `source_invalid_utf8` says that the reader
+  /// already replaced invalid UTF-8 with U+FFFD (a JSON string, which must be valid UTF-8 to be
+  /// parsed): the document is then repaired or dropped by the same policy and counts.
+  CleanResult clean(std::string& text, bool source_invalid_utf8 = false) const;
 
   const CleanOptions& options() const noexcept { return options_; }
 
  private:
   CleanOptions options_;
 };
+
+/// Replaces each invalid UTF-8 sequence of `text` with U+FFFD (as clean() repairs); true when
+/// there was one.
+bool repair_invalid_utf8(std::string& text);
 
 /// Counts of a cleaning pass, per rejection reason; summed across workers.
 struct CleanCounts {

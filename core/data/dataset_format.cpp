@@ -346,6 +346,12 @@ DatasetInfo read_dataset_info(const fs::path& dir) {
                 "is not \"" + std::string(kFormatName) + "\": this is not an Anvil dataset description");
   DatasetInfo info;
   info.version = static_cast<int>(reader.integer(root, "", "version", 0, std::numeric_limits<int>::max()));
+  if (info.version == 1)
+    throw DataError(quoted(file) + " has dataset format version 1, made by an Anvil before 0.5 that "
+                        "encoded special-token text inside documents (\"<|endoftext|>\", \"[CLS]\") as "
+                        "special tokens; this Anvil reads version " + std::to_string(kDatasetFormatVersion),
+                    "prepare the dataset again with this Anvil (anvil data prepare --force); a run "
+                    "trained on it cannot be resumed on the new data");
   if (info.version != kDatasetFormatVersion)
     throw DataError(quoted(file) + " has dataset format version " + std::to_string(info.version) +
                         ", but this Anvil reads version " + std::to_string(kDatasetFormatVersion),

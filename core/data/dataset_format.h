@@ -4,7 +4,9 @@
 //   <dir>/dataset.json          what is below, counts, tokenizer identity, checksums
 //   <dir>/tokenizer/            the tokenizer that made the shards (anvil-tokenizer.toml + files)
 //   <dir>/<split>-NNNNN.tokens  little-endian uint16 or uint32 token ids; every document's
-//                               tokens are followed by the end-of-document (EOS) token
+//                               tokens are followed by the end-of-document (EOS) token, the
+//                               only special token in a shard (document text is encoded with
+//                               special-token text as ordinary text)
 //   <dir>/<split>-NNNNN.index   little-endian uint64: documents+1 token offsets into the
 //                               shard, the first 0 and the last the shard's token count
 //
@@ -21,7 +23,9 @@
 
 namespace anvil::core {
 
-inline constexpr int kDatasetFormatVersion = 1;
+// Version 2: documents are encoded with special-token text as ordinary text (version 1 turned
+// "<|endoftext|>" quoted in a document into the end-of-document token).
+inline constexpr int kDatasetFormatVersion = 2;
 inline constexpr const char* kDatasetInfoFile = "dataset.json";
 inline constexpr const char* kDatasetTokenizerDir = "tokenizer";
 

@@ -1,5 +1,7 @@
 #include "data/document_reader.h"
 
+#include "data/cleaner.h"
+
 #include <anvil/errors.h>
 
 #include <nlohmann/json.hpp>
@@ -87,14 +89,45 @@ std::string without_exception_id(const std::string& message) {
              : message;
 }
 
-nlohmann::json parse_json_line(const std::string& line, const fs::path& file,
-                               std::uint64_t line_number) {
-  try {
-    return nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error& error) {
-    throw DataError(location(file, line_number) + ": invalid JSON: " + without_exception_id(error.what()),
-                    "each non-blank line of a JSON-lines file must be one JSON object");
+// Makes a JSON line acceptable to the parser, which requires valid UTF-8: invalid byte
+// sequences become U+FFFD, and so do escapes of unpaired surrogates ("\ud800" alone), as
+// "\ufffd" (the same length, so in place). True when anything changed.
+bool make_parsable(std::string& line) {
+  bool changed = repair_invalid_utf8(line);
+  const auto unit_at = [&](std::size_t i) -> int {  // the code unit of "\uXXXX" at i, or -1
+    if (i + 6 > line.size() || line[i] != '\\' || line[i + 1] != 'u') return -1;
+    int unit = 0;
+    for (std::size_t k = i + 2; k < i + 6; ++k) {
+      const char c = line[k];
+      const int digit = c >= '0' && c <= '9'   ? c - '0'
+                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                        : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                               : -1;
+      if (digit < 0) return -1;
+      unit = unit * 16 + digit;
+    }
+    return unit;
+  };
+  for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+    if (line[i] != '\\') continue;
+    const int unit = unit_at(i);
+    if (unit < 0) {
+      ++i;  // another escape: its second character is not the start of one
+      continue;
+    }
+    const bool high = unit >= 0xD800 && unit <= 0xDBFF, low = unit >= 0xDC00 && unit <= 0xDFFF;
+    const int next = high ? unit_at(i + 6) : -1;
+    if (high && next >= 0xDC00 && next <= 0xDFFF) {
+      i += 11;  // a well-formed pair
+      continue;
+    }
+    if (high || low) {
+      line.replace(i, 6, "\\ufffd");
+      changed = true;
+    }
+    i += 5;
   }
+  return changed;
 }
 
 // The value at the dotted path `field` ("meta.text"), or nullptr when it is not there.
@@ -112,23 +145,47 @@ nlohmann::json* find_field(nlohmann::json& root, const std::string& field) {
   }
 }
 
-// Moves the text field of the JSON object on `line` into `text`.
-void extract_text(const std::string& line, const std::string& field, const fs::path& file,
-                  std::uint64_t line_number, std::string& text) {
-  nlohmann::json root = parse_json_line(line, file, line_number);
-  const auto where = [&] { return location(file, line_number); };
+// What is wrong with a JSON line, if anything.
+struct BadLine {
+  BadRecord kind;
+  std::string message;  // without the location
+  std::string hint;
+};
+
+const char* const kJsonLineHint = "each non-blank line of a JSON-lines file must be one JSON object";
+
+// Moves the text field of the JSON object on `line` into `text`; `invalid_utf8` tells whether
+// the line had to be made parsable first. The line may be changed.
+std::optional<BadLine> extract_text(std::string& line, const std::string& field, std::string& text,
+                                    bool& invalid_utf8) {
+  invalid_utf8 = false;
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(line);
+  } catch (const nlohmann::json::parse_error&) {
+    // Checked only after a failure, so valid lines pay nothing for it.
+    invalid_utf8 = make_parsable(line);
+    try {
+      if (!invalid_utf8) throw;
+      root = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& error) {
+      return BadLine{BadRecord::invalid_json, "invalid JSON: " + without_exception_id(error.what()),
+                     kJsonLineHint};
+    }
+  }
   if (!root.is_object())
-    throw DataError(where() + ": expected a JSON object, found " + root.type_name(),
-                    "each non-blank line of a JSON-lines file must be one JSON object");
+    return BadLine{BadRecord::not_an_object,
+                   std::string("expected a JSON object, found ") + root.type_name(), kJsonLineHint};
   nlohmann::json* value = find_field(root, field);
   if (!value)
-    throw DataError(where() + ": no field '" + field + "' in the JSON object",
-                    "set text_field to the field holding the text; a dotted name such as "
-                    "\"meta.text\" reaches into nested objects");
+    return BadLine{BadRecord::missing_field, "no field '" + field + "' in the JSON object",
+                   "set text_field to the field holding the text; a dotted name such as "
+                   "\"meta.text\" reaches into nested objects"};
   if (!value->is_string())
-    throw DataError(where() + ": field '" + field + "' is " + value->type_name() +
-                    ", not a string");
+    return BadLine{BadRecord::not_a_string,
+                   "field '" + field + "' is " + value->type_name() + ", not a string", ""};
   text = std::move(value->get_ref<std::string&>());
+  return std::nullopt;
 }
 
 }  // namespace
@@ -144,6 +201,12 @@ std::optional<DocumentSplit> parse_document_split(std::string_view name) {
   if (name == "file") return DocumentSplit::file;
   if (name == "paragraph") return DocumentSplit::paragraph;
   if (name == "line") return DocumentSplit::line;
+  return std::nullopt;
+}
+
+std::optional<BadRecordPolicy> parse_bad_record_policy(std::string_view name) {
+  if (name == "error") return BadRecordPolicy::error;
+  if (name == "skip") return BadRecordPolicy::skip;
   return std::nullopt;
 }
 
@@ -168,6 +231,7 @@ std::uint64_t DocumentReader::file_bytes_read() const noexcept {
 }
 
 bool DocumentReader::next(std::string& text, DocumentOrigin* origin) {
+  if (origin) origin->invalid_utf8 = false;
   while (stream_ || open_next_file()) {
     const bool found = current_format_ == InputFormat::jsonl ? next_jsonl(text, origin)
                                                              : next_text(text, origin);
@@ -284,16 +348,69 @@ bool DocumentReader::read_paragraph(std::string& text, DocumentOrigin* origin) {
 
 bool DocumentReader::next_jsonl(std::string& text, DocumentOrigin* origin) {
   std::string line;
+  bool invalid_utf8 = false;
   while (read_line(line)) {
     if (is_blank(line)) continue;
-    extract_text(line, options_.text_field, stream_->path(), line_number_, text);
+    if (std::optional<BadLine> bad = extract_text(line, options_.text_field, text, invalid_utf8)) {
+      const std::string where = location(stream_->path(), line_number_) + ": ";
+      if (options_.on_bad_record == BadRecordPolicy::error)
+        throw_bad_record(where + bad->message, bad->hint);
+      ++bad_records_.by_kind[static_cast<std::size_t>(bad->kind)];
+      if (bad_records_.examples.size() < BadRecordCounts::kExamples)
+        bad_records_.examples.push_back(where + bad->message);
+      continue;
+    }
     if (text.size() > options_.max_document_bytes)
       throw_too_long(stream_->path(), line_number_, options_.max_document_bytes, "text");
-    if (is_blank(text)) continue;
-    if (origin) origin->line = line_number_;
+    if (is_blank(text)) {
+      ++bad_records_.empty_texts;
+      continue;
+    }
+    if (origin) {
+      origin->line = line_number_;
+      origin->invalid_utf8 = invalid_utf8;
+    }
     return true;
   }
   return false;
+}
+
+void DocumentReader::throw_bad_record(const std::string& message, const std::string& hint) {
+  // One message should tell how much of the file is bad, not one line per run.
+  std::uint64_t more = 0;
+  std::string line, text;
+  bool invalid_utf8 = false;
+  while (read_line(line))
+    if (!is_blank(line) && extract_text(line, options_.text_field, text, invalid_utf8)) ++more;
+  const std::string skip_hint =
+      "set [data] on_bad_record = \"skip\" to skip bad lines and count them";
+  throw DataError(message + (more == 0 ? std::string()
+                                       : " (and " + std::to_string(more) + " more bad line" +
+                                             (more == 1 ? "" : "s") + " in this file)"),
+                  hint.empty() ? skip_hint : hint + "; or " + skip_hint);
+}
+
+std::string_view to_string(BadRecord kind) {
+  switch (kind) {
+    case BadRecord::invalid_json: return "invalid JSON";
+    case BadRecord::not_an_object: return "not a JSON object";
+    case BadRecord::missing_field: return "missing text field";
+    case BadRecord::not_a_string: return "non-string text field";
+  }
+  return "unknown";
+}
+
+std::uint64_t BadRecordCounts::bad() const noexcept {
+  std::uint64_t total = 0;
+  for (const std::uint64_t count : by_kind) total += count;
+  return total;
+}
+
+void BadRecordCounts::add(const BadRecordCounts& other) {
+  for (std::size_t i = 0; i < kBadRecordKinds; ++i) by_kind[i] += other.by_kind[i];
+  empty_texts += other.empty_texts;
+  for (const std::string& example : other.examples)
+    if (examples.size() < kExamples) examples.push_back(example);
 }
 
 }  // namespace anvil::core

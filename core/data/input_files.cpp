@@ -199,12 +199,15 @@ bool glob_match(const std::string& pattern, const std::string& name) {
   return p == pattern.size();
 }
 
-std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs) {
+std::vector<fs::path> expand_inputs(const std::vector<fs::path>& inputs,
+                                    const std::function<void(std::size_t index)>& no_match) {
   std::vector<fs::path> result;
   std::set<fs::path> seen;
-  for (const fs::path& entry : inputs) {
+  for (std::size_t index = 0; index < inputs.size(); ++index) {
+    const fs::path& entry = inputs[index];
     const std::vector<fs::path> files = expand_entry(entry);
-    if (files.empty())
+    if (files.empty() && no_match) no_match(index);
+    if (files.empty() && !no_match)
       throw DataError("corpus input '" + entry.string() + "' matches no file", kRelativePathHint);
     for (const fs::path& file : files) {
       std::error_code error;

@@ -3,6 +3,7 @@
 // patterns, expanded to one sorted list so every run reads the corpus in the same order.
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,9 +18,11 @@ namespace anvil::core {
 ///     as in a shell, a wildcard does not match a name starting with '.' unless the pattern
 ///     component starts with '.' too, and `**` never enters hidden folders.
 /// Each entry's files are sorted by path; a file reached twice is kept at its first place.
-/// Throws DataError naming the entry when it matches no file (the hint mentions that relative
-/// manifest paths are relative to the file that sets them).
-std::vector<std::filesystem::path> expand_inputs(const std::vector<std::filesystem::path>& inputs);
+/// An entry that matches no file is passed to `no_match` (with its index), and the expansion
+/// goes on; without `no_match` it is a DataError naming the entry.
+std::vector<std::filesystem::path> expand_inputs(
+    const std::vector<std::filesystem::path>& inputs,
+    const std::function<void(std::size_t index)>& no_match = {});
 
 /// True when `name` matches the glob `pattern` (`*`, `?`, `[abc]`, `[a-z]`, `[!a]`) as one path
 /// component (neither may contain '/').

@@ -33,6 +33,7 @@ bool in_valid_split(const DocumentHash& hash, double fraction) {
 // A document of the current batch and what the workers found out about it.
 struct Pending {
   std::string text;
+  bool invalid_utf8 = false;  // the reader replaced invalid UTF-8 (DocumentOrigin)
   CleanResult cleaned;
   DocumentHash hash;
   std::vector<std::uint32_t> signature;
@@ -97,10 +98,12 @@ class CleanAndDedup {
       if (progress_) progress_("clean + dedup", done_bytes_ + reader.file_bytes_read(), total_bytes_);
       if (!more) break;
     }
+    const BadRecordCounts& skipped = reader.bad_records();
     report_.read.bytes_in += reader.file_bytes_read();
     report_.read.bytes_out += reader.text_bytes_read();
-    report_.read.documents_in += reader.documents();
+    report_.read.documents_in += reader.documents() + skipped.bad() + skipped.empty_texts;
     report_.read.documents_out += reader.documents();
+    report_.bad_records.add(skipped);
     done_bytes_ += reader.total_file_bytes();
   }
 
@@ -110,7 +113,9 @@ class CleanAndDedup {
     std::size_t bytes = 0;
     while (bytes < options_.batch_bytes) {
       Pending document;
-      if (!reader.next(document.text)) return false;
+      DocumentOrigin origin;
+      if (!reader.next(document.text, &origin)) return false;
+      document.invalid_utf8 = origin.invalid_utf8;
       bytes += document.text.size();
       batch.push_back(std::move(document));
     }
@@ -123,7 +128,7 @@ class CleanAndDedup {
     std::uint64_t bytes_in = 0;
     for (const Pending& document : batch) bytes_in += document.text.size();
     parallel_for(batch.size(), workers, [&](std::size_t i) {
-      batch[i].cleaned = cleaner_.clean(batch[i].text);
+      batch[i].cleaned = cleaner_.clean(batch[i].text, batch[i].invalid_utf8);
     });
     report_.clean.seconds += seconds_since(start);
     report_.clean.documents_in += batch.size();
@@ -203,16 +208,54 @@ std::int32_t eos_id(const Tokenizer& tokenizer, const std::string& eos_token) {
   const auto id = tokenizer.token_to_id(eos_token);
   if (!id)
     throw DataError("the tokenizer has no end-of-document token \"" + eos_token + "\"",
-                    "add it to [tokenizer] special_tokens, or name another token with [data] "
-                    "eos_token");
+                    "add it to [tokenizer] special_tokens, or name another token with "
+                    "[tokenizer] eos_token (or [data] eos_token)");
   return *id;
+}
+
+// A document quoted for an error message: its first characters, on one line.
+std::string quote_text(const std::string& text) { return "\"" + text + "\""; }
+
+std::string excerpt(const std::string& text) {
+  constexpr std::size_t kMax = 60;
+  std::string shown = text.substr(0, kMax);
+  for (char& c : shown)
+    if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+  return "\"" + shown + (text.size() > kMax ? "...\"" : "\"");
+}
+
+// Documents are encoded with special-token text as ordinary text: a corpus that quotes
+// "<|endoftext|>" or "[CLS]" must neither be split there nor carry control tokens into training.
+// The end-of-document id is appended by the caller. A tokenizer built against an SDK without
+// OrdinaryEncoder is used through encode() and refused when that yields a special id.
+std::vector<std::vector<std::int32_t>> encode_documents(const Tokenizer& tokenizer,
+                                                        const std::vector<std::string>& texts,
+                                                        int workers, const std::string& plugin) {
+  if (const auto* ordinary = dynamic_cast<const OrdinaryEncoder*>(&tokenizer))
+    return ordinary->encode_ordinary_batch(texts, workers);
+  std::vector<std::vector<std::int32_t>> ids = tokenizer.encode_batch(texts, workers);
+  std::vector<std::pair<std::int32_t, std::string>> specials;
+  for (const std::string& special : tokenizer.special_tokens())
+    if (const auto id = tokenizer.token_to_id(special)) specials.emplace_back(*id, special);
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    for (const std::int32_t id : ids[i])
+      for (const auto& [special_id, spelling] : specials)
+        if (id == special_id)
+          throw DataError("tokenizer '" + plugin + "' encodes the text " + quote_text(spelling) +
+                              " in the document " + excerpt(texts[i]) +
+                              " as its special token " + std::to_string(id) +
+                              ", and it has no ordinary encoding (anvil::OrdinaryEncoder, SDK 0.5) to "
+                              "keep such text as text",
+                          "rebuild the tokenizer plugin against Anvil SDK 0.5 or later and implement "
+                          "OrdinaryEncoder, or remove special-token text from the corpus");
+  return ids;
 }
 
 // Pass 2: tokenize the scratch file's documents in parallel batches and write the shards in
 // document order.
 void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corpus,
-                        const fs::path& work_dir, const Tokenizer& tokenizer, std::int32_t eos,
-                        TokenType type, PrepareReport& report, const PrepareProgress& progress) {
+                        const fs::path& work_dir, const Tokenizer& tokenizer,
+                        const std::string& plugin, std::int32_t eos, TokenType type, PrepareReport& report, const PrepareProgress& progress) {
   const auto start = Clock::now();
   ScratchReader reader(corpus.scratch);
   std::uint64_t document = 0;
@@ -236,7 +279,7 @@ void tokenize_to_shards(const PrepareOptions& options, const CleanedCorpus& corp
       splits.push_back(split);
     }
     if (texts.empty()) break;
-    std::vector<std::vector<std::int32_t>> ids = tokenizer.encode_batch(texts, options.workers);
+    std::vector<std::vector<std::int32_t>> ids = encode_documents(tokenizer, texts, options.workers, plugin);
     for (std::size_t i = 0; i < ids.size(); ++i) {
       ids[i].push_back(eos);
       const bool is_valid = splits[i] == ScratchSplit::valid;
@@ -263,6 +306,15 @@ nlohmann::json stage_json(const StageStats& stage) {
           {"seconds", stage.seconds}};
 }
 
+nlohmann::json skipped_records_json(const BadRecordCounts& counts) {
+  nlohmann::json json = nlohmann::json::object();
+  for (std::size_t kind = 0; kind < kBadRecordKinds; ++kind)
+    json[std::string(to_string(static_cast<BadRecord>(kind)))] = counts.by_kind[kind];
+  json["empty texts"] = counts.empty_texts;
+  json["examples"] = counts.examples;
+  return json;
+}
+
 std::string details_json(const PrepareOptions& options, const PrepareReport& report) {
   nlohmann::json removed = nlohmann::json::object();
   for (const auto& [reason, count] : removal_counts(report)) removed[reason] = count;
@@ -279,6 +331,7 @@ std::string details_json(const PrepareOptions& options, const PrepareReport& rep
         {"dedup", stage_json(report.dedup)},
         {"tokenize", stage_json(report.tokenize)}}},
       {"removed", removed},
+      {"skipped_records", skipped_records_json(report.bad_records)},
       {"repaired_utf8", report.clean_counts.repaired_utf8},
       {"control_characters_removed", report.clean_counts.control_removed},
       {"tokenizer_training_seconds", report.tokenizer_training_seconds},
@@ -324,8 +377,14 @@ PrepareReport prepare_dataset(const PrepareOptions& options, const TokenizerHook
   if (!hooks.train) eos_id(tokenizer, options.eos_token);  // fail before reading anything
 
   const fs::path partial = fs::path(options.out.string() + ".partial");
-  fs::remove_all(partial);
-  fs::create_directories(partial);
+  try {
+    fs::remove_all(partial);
+    fs::create_directories(partial);
+  } catch (const fs::filesystem_error& e) {
+    throw DataError("cannot create the dataset folder " + partial.string() + ": " + e.code().message(),
+                    "choose a dataset folder this user can create and write ([data] dataset, or "
+                    "[run] out_dir)");
+  }
   try {
     const CleanedCorpus corpus = CleanAndDedup(options, partial, report, progress).run();
     check_survivors(options, report);
@@ -338,7 +397,7 @@ PrepareReport prepare_dataset(const PrepareOptions& options, const TokenizerHook
     }
     const std::int32_t eos = eos_id(tokenizer, options.eos_token);
     const TokenType type = token_type_for(tokenizer.vocab_size());
-    tokenize_to_shards(options, corpus, partial, tokenizer, eos, type, report, progress);
+    tokenize_to_shards(options, corpus, partial, tokenizer, hooks.plugin, eos, type, report, progress);
     fs::remove(corpus.scratch);
 
     const fs::path tokenizer_dir = partial / kDatasetTokenizerDir;

@@ -55,6 +55,7 @@ struct StageStats {
 struct PrepareReport {
   StageStats read, clean, dedup, tokenize;
   CleanCounts clean_counts;
+  BadRecordCounts bad_records;  ///< JSON lines skipped (on_bad_record = skip), empty texts
   std::uint64_t exact_duplicates = 0, near_duplicates = 0;
   std::uint64_t near_candidates = 0;
   double dedup_resolve_seconds = 0;  ///< part of dedup.seconds spent sorting partitions

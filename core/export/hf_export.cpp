@@ -89,7 +89,7 @@ void check_output_folder(const fs::path& out, const HuggingFaceExportOptions& op
 
 // The model's config.json with the fields the exporter owns set.
 std::string config_text(const std::string& config_json, const HuggingFaceExportOptions& options,
-                        std::optional<std::int32_t> eos_id) {
+                        std::optional<std::int32_t> eos_id, std::optional<std::int32_t> pad_id) {
   ordered_json config;
   try {
     config = ordered_json::parse(config_json);
@@ -105,6 +105,7 @@ std::string config_text(const std::string& config_json, const HuggingFaceExportO
   config["torch_dtype"] = hf_dtype_name(options.dtype);
   config["bos_token_id"] = eos_id ? ordered_json(*eos_id) : ordered_json(nullptr);
   config["eos_token_id"] = eos_id ? ordered_json(*eos_id) : ordered_json(nullptr);
+  if (pad_id) config["pad_token_id"] = *pad_id;
   return config.dump(2) + "\n";
 }
 
@@ -129,7 +130,7 @@ bool write_tokenizer_json(const Tokenizer& tokenizer, const fs::path& folder) {
 }
 
 std::string tokenizer_config_text(const std::optional<std::string>& eos_token,
-                                  std::int64_t max_seq_len) {
+                                  const HuggingFaceExportOptions& options, std::int64_t max_seq_len) {
   ordered_json config;
   // The class that reads tokenizer.json as it is; LlamaTokenizerFast (chosen from config.json's
   // model_type otherwise) would add a "<s>" it does not have.
@@ -138,6 +139,8 @@ std::string tokenizer_config_text(const std::optional<std::string>& eos_token,
     config["bos_token"] = *eos_token;
     config["eos_token"] = *eos_token;
   }
+  if (!options.pad_token.empty()) config["pad_token"] = options.pad_token;
+  if (!options.unk_token.empty()) config["unk_token"] = options.unk_token;
   if (max_seq_len > 0) config["model_max_length"] = max_seq_len;
   config["clean_up_tokenization_spaces"] = false;
   return config.dump(2) + "\n";
@@ -175,7 +178,10 @@ void write_folder(const HuggingFaceModel& hf, const Model& model, const Tokenize
 
   std::optional<std::int32_t> eos_id;
   if (!options.eos_token.empty()) eos_id = tokenizer.token_to_id(options.eos_token);
-  write_text(folder / kConfigJson, config_text(hf.config_json, options, eos_id));
+  // A named pad or unk token the tokenizer lacks is refused when the tokenizer is trained.
+  std::optional<std::int32_t> pad_id;
+  if (!options.pad_token.empty()) pad_id = tokenizer.token_to_id(options.pad_token);
+  write_text(folder / kConfigJson, config_text(hf.config_json, options, eos_id, pad_id));
   summary.files.push_back(kConfigJson);
   if (eos_id) {
     write_text(folder / kGenerationConfigJson, generation_config_text(*eos_id));
@@ -191,7 +197,7 @@ void write_folder(const HuggingFaceModel& hf, const Model& model, const Tokenize
     write_text(
         folder / kTokenizerConfigJson,
         tokenizer_config_text(eos_id ? std::optional<std::string>(options.eos_token) : std::nullopt,
-                              model.max_seq_len()));
+                              options, model.max_seq_len()));
     summary.files.push_back(kTokenizerConfigJson);
   } else {
     summary.warnings.push_back(

@@ -36,6 +36,9 @@ struct HuggingFaceExportOptions {
   /// bos_token_id and eos_token_id, as for GPT-2, since documents are packed
   /// "doc <eos> doc <eos>" and generation starts after an <eos>.
   std::string eos_token = "<|endoftext|>";
+  /// Written to tokenizer_config.json (and pad_token_id to config.json) when not empty and the
+  /// tokenizer has them: [tokenizer] pad_token and unk_token.
+  std::string pad_token, unk_token;
   /// Replace an existing non-empty output folder (only one that holds a config.json or a
   /// model.safetensors, so that a mistyped --out cannot delete an unrelated folder).
   bool force = false;

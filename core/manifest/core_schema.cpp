@@ -148,6 +148,12 @@ OptionSchema data_schema() {
   s.add("text_field", "text",
         "Field holding the document text in JSON-lines files; a dotted name walks into nested "
         "objects (meta.text).");
+  s.add("on_bad_record", "error",
+        "A JSON line that is not JSON, not an object, or whose text field is missing or not a "
+        "string: error (stop, naming it and counting the bad lines after it in that file) or "
+        "skip (counted by kind in the summary and dataset.json, the first few listed with "
+        "file:line).")
+      .one_of({"error", "skip"});
   s.add("document", "paragraph",
         "How a text file is cut into documents: file (the whole file), paragraph (separated by "
         "blank lines) or line.")
@@ -159,8 +165,11 @@ OptionSchema data_schema() {
   s.add("shard_tokens", std::int64_t{100'000'000},
         "Tokens per shard file (a document never spans two shards).")
       .min(1);
-  s.add("eos_token", "<|endoftext|>",
-        "Special token appended after every document (the tokenizer must have it).");
+  s.add("eos_token", "",
+        "Special token appended after every document (the tokenizer must have it); empty means "
+        "[tokenizer] eos_token (or the one recorded in the [data] tokenizer folder), else "
+        "\"<|endoftext|>\". It is the only special token in the shards: a document's own text is "
+        "encoded with special-token text as ordinary text.");
   s.add("workers", 0, "Threads for cleaning, hashing and tokenizing; 0 uses all cores.").min(0);
   s.add("clean", OptionType::table, "Stage 1 options: see [data.clean].");
   s.add("dedup", OptionType::table, "Stage 2 options: see [data.dedup].");

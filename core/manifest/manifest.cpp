@@ -246,14 +246,42 @@ Manifest Manifest::parse(std::string_view text,
   return manifest;
 }
 
+namespace {
+
+// The manifest file a value was written in; nullopt for "--set ..." overrides and defaults.
+std::optional<fs::path> written_in_file(const toml::node& value) {
+  const auto& source = value.source().path;
+  if (source && !source->empty() && source->rfind("--set", 0) != 0) return fs::path(*source);
+  return std::nullopt;
+}
+
+}  // namespace
+
 fs::path Manifest::resolve_path(const toml::node& value) {
   const fs::path path(value.value<std::string>().value_or(std::string()));
   if (path.is_absolute()) return path;
-  const auto& source = value.source().path;
-  // Sources that are files (not "--set ..." overrides, not defaults) anchor relative paths.
-  if (source && !source->empty() && source->rfind("--set", 0) != 0)
-    return (fs::absolute(fs::path(*source)).parent_path() / path).lexically_normal();
+  if (const auto file = written_in_file(value))
+    return (fs::absolute(*file).parent_path() / path).lexically_normal();
   return fs::absolute(path).lexically_normal();
+}
+
+Diagnostic Manifest::problem_at(std::string_view path, std::string message, std::string hint) const {
+  const toml::node* node = root_.at_path(path).node();
+  Diagnostics found;
+  found.add(node ? node->source() : toml::source_region{}, std::string(path), std::move(message),
+            std::move(hint));
+  Diagnostic problem = found.items().front();
+  if (problem.file.empty()) problem.file = path_.string();
+  return problem;
+}
+
+std::string Manifest::relative_path_hint(const toml::node& value) {
+  if (const auto file = written_in_file(value))
+    return "a relative path in a manifest is relative to the file that sets it (" +
+           fs::absolute(*file).parent_path().lexically_normal().string() + ")";
+  const bool override = value.source().path && value.source().path->rfind("--set", 0) == 0;
+  return std::string("a relative path ") + (override ? "given with --set" : "from a default") +
+         " is relative to the current directory (" + fs::current_path().string() + ")";
 }
 
 fs::path Manifest::base_dir() const {

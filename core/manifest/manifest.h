@@ -52,6 +52,13 @@ class Manifest {
   /// pulled in by `extends` keep working); one from `--set` or a default is relative to the
   /// current directory. Absolute paths are returned as they are.
   static std::filesystem::path resolve_path(const toml::node& value);
+  /// How resolve_path read a relative path, for a hint: "a relative path in a manifest is
+  /// relative to the file that sets it (DIR)" or "a relative path given with --set is relative
+  /// to the current directory (DIR)".
+  static std::string relative_path_hint(const toml::node& value);
+  /// A problem with the value at `path` ("training.warmup_steps"), placed at the line that set
+  /// it (a manifest file or a --set override); at the manifest itself when nothing did.
+  Diagnostic problem_at(std::string_view path, std::string message, std::string hint = {}) const;
 
  private:
   toml::table root_;

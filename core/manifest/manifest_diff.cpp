@@ -71,8 +71,12 @@ std::vector<ManifestChange> diff_manifests(const toml::table& before, const toml
 }
 
 bool is_safe_resume_change(const std::string& key) {
+  // The learning-rate schedule may change too: a finished run is extended with a new phase
+  // (see the warning in anvil train), and no state depends on it.
   static const std::set<std::string> exact{"training.steps", "training.eval_every", "run.log_every",
-                                           "run.out_dir", "run.threads"};
+                                           "run.out_dir", "run.threads", "training.schedule",
+                                           "training.warmup_steps", "training.min_lr_ratio",
+                                           "training.decay_fraction", "optimizer.lr"};
   return exact.count(key) > 0 || starts_with(key, "checkpoint.") || starts_with(key, "sample.") ||
          starts_with(key, "eval[") || key == "eval";
 }

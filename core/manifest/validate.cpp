@@ -201,18 +201,12 @@ class Validator {
     }
 
     std::vector<std::string> reserved = {"plugin"};
-    if (kind.kind == ComponentKind::loss) {
-      // A loss term's weight belongs to the host (it sums the weighted terms), not the plugin.
-      static const OptionSchema weight_schema = [] {
-        OptionSchema schema;
-        schema.add("weight", 1.0, "Factor of this term in the total loss.");
-        return schema;
-      }();
+    if (const OptionSchema* host_keys = host_schema(kind.kind)) {
       std::vector<std::string> others;
       for (auto&& [key, value] : table)
-        if (key.str() != "weight") others.emplace_back(key.str());
-      weight_schema.validate(table, key_path, diagnostics_, others);
-      reserved.emplace_back("weight");
+        if (!host_keys->find(key.str())) others.emplace_back(key.str());
+      host_keys->validate(table, key_path, diagnostics_, others);
+      for (const OptionSpec& spec : host_keys->specs()) reserved.push_back(spec.key());
     }
     spec->options.validate(table, key_path, diagnostics_, reserved);
     sections_.push_back(ComponentSection{kind.kind, key_path, plugin_name, &table});
@@ -226,6 +220,32 @@ class Validator {
 };
 
 }  // namespace
+
+const OptionSchema* host_schema(ComponentKind kind) {
+  // A loss term's weight belongs to the host (it sums the weighted terms), not the plugin.
+  static const OptionSchema loss = [] {
+    OptionSchema schema;
+    schema.add("weight", 1.0, "Factor of this term in the total loss.");
+    return schema;
+  }();
+  // Which of a tokenizer's tokens play which part is the host's business too: it packs
+  // documents with the end-of-document token, and exports all three.
+  static const OptionSchema tokenizer = [] {
+    OptionSchema schema;
+    schema.add("eos_token", OptionType::string,
+               "The end-of-document token: appended after every document when [data] eos_token "
+               "is not set, recorded in the tokenizer folder, exported as eos_token.");
+    schema.add("pad_token", OptionType::string,
+               "The padding token, exported as pad_token (Hugging Face batching asks for one).");
+    schema.add("unk_token", OptionType::string, "The unknown-text token, exported as unk_token.");
+    return schema;
+  }();
+  switch (kind) {
+    case ComponentKind::loss: return &loss;
+    case ComponentKind::tokenizer: return &tokenizer;
+    default: return nullptr;
+  }
+}
 
 const std::vector<SectionKind>& component_sections() {
   static const std::vector<SectionKind> sections = {

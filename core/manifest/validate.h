@@ -33,6 +33,10 @@ struct SectionKind {
 };
 const std::vector<SectionKind>& component_sections();
 
+/// The keys of a component section that the host reads, not the plugin ([[loss]] weight;
+/// [tokenizer] eos_token, pad_token, unk_token), or nullptr when a kind has none.
+const OptionSchema* host_schema(ComponentKind kind);
+
 /// The core's own sections ([run], [plugins], [training], [data], ...) and their schemas.
 const std::vector<std::pair<std::string, OptionSchema>>& core_sections();
 

@@ -17,6 +17,11 @@ T value_at(const toml::table& root, std::string_view path) {
   return *value;
 }
 
+ConfigError problem_at(const Manifest& manifest, std::string_view path, std::string message,
+                       std::string hint) {
+  return ConfigError({manifest.problem_at(path, std::move(message), std::move(hint))});
+}
+
 }  // namespace
 
 TrainConfig read_train_config(const Manifest& manifest, int world) {
@@ -36,20 +41,13 @@ TrainConfig read_train_config(const Manifest& manifest, int world) {
   const auto global_tokens = value_at<std::int64_t>(root, "training.global_batch_tokens");
   if (global_tokens > 0) {
     const std::int64_t per_micro = c.micro_batch_size * c.seq_len * world;
-    if (global_tokens % per_micro != 0) {
-      const toml::source_region where = root.at_path("training.global_batch_tokens").node()->source();
-      Diagnostic problem;
-      problem.file = where.path ? *where.path : manifest.path().string();
-      problem.line = where.begin.line;
-      problem.column = where.begin.column;
-      problem.key = "training.global_batch_tokens";
-      problem.message = std::to_string(global_tokens) +
-                        " is not a multiple of micro_batch_size * seq_len * ranks = " +
-                        std::to_string(per_micro);
-      problem.hint = "use a multiple of " + std::to_string(per_micro) + ", e.g. " +
-                     std::to_string(std::max<std::int64_t>(1, global_tokens / per_micro) * per_micro);
-      throw ConfigError({problem});
-    }
+    if (global_tokens % per_micro != 0)
+      throw problem_at(manifest, "training.global_batch_tokens",
+                       std::to_string(global_tokens) +
+                           " is not a multiple of micro_batch_size * seq_len * ranks = " +
+                           std::to_string(per_micro),
+                       "use a multiple of " + std::to_string(per_micro) + ", e.g. " +
+                           std::to_string(std::max<std::int64_t>(1, global_tokens / per_micro) * per_micro));
     c.grad_accum_steps = global_tokens / per_micro;
   }
   c.schedule.kind = *parse_schedule_kind(value_at<std::string>(root, "training.schedule"));
@@ -57,6 +55,11 @@ TrainConfig read_train_config(const Manifest& manifest, int world) {
   c.schedule.warmup_steps = value_at<std::int64_t>(root, "training.warmup_steps");
   c.schedule.min_lr_ratio = value_at<double>(root, "training.min_lr_ratio");
   c.schedule.decay_fraction = value_at<double>(root, "training.decay_fraction");
+  if (c.steps > 1 && c.schedule.warmup_steps >= c.steps)
+    throw problem_at(manifest, "training.warmup_steps",
+                     "warmup_steps = " + std::to_string(c.schedule.warmup_steps) +
+                         " leaves no step after warm-up in a run of " + std::to_string(c.steps) + " steps",
+                     "lower warmup_steps below training.steps (" + std::to_string(c.steps) + ")");
   c.grad_clip = value_at<double>(root, "training.grad_clip");
   c.precision = value_at<std::string>(root, "training.precision");
   c.eval_every = value_at<std::int64_t>(root, "training.eval_every");

@@ -1,5 +1,6 @@
 #include "train/trainer.h"
 
+#include "metrics/progress_bar.h"
 #include "train/batches.h"
 
 #include <anvil/errors.h>
@@ -57,6 +58,15 @@ Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env) {
   return all;
 }
 
+std::string eval_coverage(const Metrics& metrics, const ValidationBatches& validation) {
+  const auto all = static_cast<double>(validation.target_count());
+  for (const Metric& m : metrics)
+    if (is_token_count(m.name) && m.value < all)
+      return fmt::format(", on {} of {} validation tokens", format_count(static_cast<std::uint64_t>(m.value)),
+                         format_count(static_cast<std::uint64_t>(all)));
+  return "";
+}
+
 bool is_token_count(const std::string& name) {
   return name == "tokens" || (name.size() > 7 && name.compare(name.size() - 7, 7, ".tokens") == 0);
 }
@@ -97,7 +107,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   const Clock::time_point start_time = Clock::now();
   Clock::time_point after_first_step = start_time;
   Clock::time_point interval_start = start_time;
-  std::int64_t interval_steps = 0, in_a_row = 0;
+  std::int64_t interval_steps = 0, in_a_row = 0, interval_first_step = start.step + 1;
   double interval_loss = 0, interval_norm = 0;
   Metrics interval_metrics;
   std::vector<Batch> micro_batches(static_cast<std::size_t>(config.grad_accum_steps));
@@ -125,6 +135,8 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       }
     } else {
       in_a_row = 0;
+      summary.last_step_loss = outcome.loss;
+      summary.last_step = step + 1;
       interval_loss += outcome.loss;
       interval_norm += outcome.grad_norm;
       add_metrics(interval_metrics, outcome.metrics, "", 1.0);
@@ -156,6 +168,8 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       logged.mfu = mfu(logged.tokens_per_s);
       progress.line(format_step(logged));
       summary.final_loss = logged.loss;
+      summary.final_loss_from = interval_first_step;
+      summary.final_loss_to = step + 1;
       if (parts.metrics) {
         Metrics record{{"loss", logged.loss},         {"lr", lr},
                        {"grad_norm", logged.grad_norm}, {"tokens_per_s", logged.tokens_per_s},
@@ -166,6 +180,7 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
         parts.metrics->write("train", step + 1, record);
       }
       interval_start = Clock::now();
+      interval_first_step = step + 2;
       interval_steps = 0;
       interval_loss = interval_norm = 0;
       interval_metrics.clear();
@@ -175,8 +190,8 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
       const Clock::time_point eval_start = Clock::now();
       summary.eval = evaluate(parts, env);
       if (!summary.eval.empty()) {
-        progress.line(fmt::format("eval at step {}: {} ({:.1f} s)", step + 1, describe_eval(summary.eval),
-                                  seconds_since(eval_start)));
+        progress.line(fmt::format("eval at step {}: {} ({:.1f} s{})", step + 1, describe_eval(summary.eval),
+                                  seconds_since(eval_start), eval_coverage(summary.eval, *parts.validation)));
         if (parts.metrics) parts.metrics->write("eval", step + 1, summary.eval);
       }
       // Evaluation time is not training time.
@@ -207,6 +222,8 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   }
   progress.finish();
   summary.seconds = seconds_since(start_time);
+  summary.total_seconds = start.train_seconds + summary.seconds;
+  summary.session_tokens = summary.tokens - start.tokens;
   const double timed = std::chrono::duration<double>(Clock::now() - after_first_step).count();
   const std::int64_t part_steps = summary.steps - start.step;
   summary.tokens_per_s = part_steps > 1 ? (part_steps - 1) * tokens_per_step / std::max(timed, 1e-9)

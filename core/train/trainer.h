@@ -63,10 +63,15 @@ struct TrainSummary {
   bool stopped_early = false;   ///< a hook ended training before the last step
   std::int64_t skipped_steps = 0;
   std::int64_t tokens = 0;   ///< training tokens, counting those before a resume
+  std::int64_t session_tokens = 0;  ///< training tokens of this part
   double seconds = 0;        ///< wall time of this part
-  double tokens_per_s = 0;   ///< after the first step (which includes one-time warm-up)
+  double total_seconds = 0;  ///< training time of the whole run, parts before a resume included
+  double tokens_per_s = 0;   ///< of this part, after its first step (one-time warm-up)
   double mfu = -1;           ///< < 0 when the peak is unknown
-  double final_loss = 0;     ///< mean training loss of the last log interval
+  double final_loss = 0;     ///< mean training loss of the last log interval...
+  std::int64_t final_loss_from = 0, final_loss_to = 0;  ///< ...over these steps (1-based)
+  double last_step_loss = 0;      ///< the loss of the last step that updated the weights...
+  std::int64_t last_step = 0;     ///< ...and its number (0: none did)
   Metrics eval;              ///< the last evaluation ("perplexity.loss", ...)
 };
 
@@ -79,6 +84,10 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
 /// Runs every evaluator on the validation data (model in eval mode, no gradients, autocast);
 /// metrics are named "<evaluator>.<metric>".
 Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env);
+
+/// ", on 204,800 of 1,234,567 validation tokens" when an evaluator's token count ("*.tokens")
+/// says it scored a subset of the validation split; "" when every evaluator scored all of it.
+std::string eval_coverage(const Metrics& metrics, const ValidationBatches& validation);
 
 /// True for an evaluator's count of tokens ("tokens", "perplexity.tokens"): a size, not a score,
 /// left out of summaries.

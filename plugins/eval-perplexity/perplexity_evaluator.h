@@ -22,7 +22,7 @@ namespace anvil::builtin {
 
 /// Options of the perplexity evaluator (the manifest keys of the same names).
 struct PerplexityOptions {
-  std::int64_t max_batches = 0;  ///< batches to evaluate; 0 = all
+  std::int64_t max_batches = 100;  ///< batches to evaluate; 0 = all
 };
 
 class PerplexityEvaluator final : public Evaluator {

@@ -8,8 +8,10 @@ namespace {
 anvil::OptionSchema perplexity_schema() {
   anvil::OptionSchema schema;
   schema
-      .add("max_batches", std::int64_t{0},
-           "evaluate at most this many batches (0 = the whole eval set)")
+      .add("max_batches", std::int64_t{100},
+           "evaluate the first this many validation batches (a fixed subset, the same at every "
+           "eval); 0 = the whole validation split, which on a large split costs more than the "
+           "training between evals")
       .min(0.0);
   return schema;
 }

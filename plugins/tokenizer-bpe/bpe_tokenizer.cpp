@@ -199,6 +199,14 @@ std::vector<std::vector<std::int32_t>> BpeTokenizer::encode_batch(
   return out;
 }
 
+std::vector<std::vector<std::int32_t>> BpeTokenizer::encode_ordinary_batch(
+    const std::vector<std::string>& texts, int threads) const {
+  std::vector<std::vector<std::int32_t>> out(texts.size());
+  anvil::parallel_for(texts.size(), threads > 0 ? threads : options_.threads,
+                      [&](std::size_t i) { out[i] = encode_ordinary(texts[i]); });
+  return out;
+}
+
 std::string BpeTokenizer::decode(const std::vector<std::int32_t>& ids) const {
   const std::int32_t size = model_->size();
   std::string out;

@@ -49,8 +49,9 @@ struct BpeTokenizerOptions {
   std::string files;                   ///< loaded at construction when not empty
 };
 
-/// Byte-level BPE tokenizer. encode(), encode_batch() and decode() are thread-safe.
-class BpeTokenizer final : public Tokenizer {
+/// Byte-level BPE tokenizer. encode(), encode_ordinary(), their batches and decode() are
+/// thread-safe.
+class BpeTokenizer final : public Tokenizer, public OrdinaryEncoder {
  public:
   /// Throws anvil::Error for invalid special tokens (empty, repeated, not UTF-8), a pattern
   /// that does not compile, or a vocab_size below 256 + the number of special tokens; and
@@ -77,7 +78,10 @@ class BpeTokenizer final : public Tokenizer {
   void load(const std::filesystem::path& path) override;
 
   /// Encodes text with no special-token matching (allowed_special "none").
-  std::vector<std::int32_t> encode_ordinary(std::string_view text) const;
+  std::vector<std::int32_t> encode_ordinary(std::string_view text) const override;
+  /// encode_ordinary() of each text, threaded as encode_batch().
+  std::vector<std::vector<std::int32_t>> encode_ordinary_batch(const std::vector<std::string>& texts,
+                                                               int threads = 0) const override;
   const BpeModel& model() const noexcept { return *model_; }
   const Pretokenizer& pretokenizer() const noexcept { return *pretokenizer_; }
   const BpeTokenizerOptions& options() const noexcept { return options_; }

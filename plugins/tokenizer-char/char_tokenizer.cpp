@@ -127,11 +127,19 @@ void CharTokenizer::train(TextSource& corpus) {
 }
 
 std::vector<std::int32_t> CharTokenizer::encode(std::string_view text) const {
+  return encode_text(text, /*match_specials=*/true);
+}
+
+std::vector<std::int32_t> CharTokenizer::encode_ordinary(std::string_view text) const {
+  return encode_text(text, /*match_specials=*/false);
+}
+
+std::vector<std::int32_t> CharTokenizer::encode_text(std::string_view text, bool match_specials) const {
   std::vector<std::int32_t> ids;
   ids.reserve(text.size());
   const auto first_codepoint_id = static_cast<std::int32_t>(specials_.size());
   for (std::size_t pos = 0; pos < text.size();) {
-    if (const auto k = match_special(text, pos)) {
+    if (const auto k = match_specials ? match_special(text, pos) : std::nullopt) {
       ids.push_back(static_cast<std::int32_t>(*k));
       pos += specials_[*k].size();
       continue;

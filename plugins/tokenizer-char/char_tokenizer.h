@@ -9,7 +9,8 @@
 ///   [n + C, n + C + 256)  raw bytes 0x00..0xFF
 /// so vocab_size() = n + C + 256 and every byte string round-trips, invalid UTF-8 included.
 ///
-/// Encoding scans left to right. At each position a special token spelled there wins (the
+/// Encoding scans left to right. At each position a special token spelled there wins (except in
+/// encode_ordinary) (the
 /// longest one if several match); otherwise bytes mode emits the byte, and codepoints mode
 /// emits the code point of a well-formed UTF-8 sequence (RFC 3629) when it is in the vocabulary,
 /// else the sequence's bytes, and a lone byte for anything that is not well-formed.
@@ -52,13 +53,15 @@ struct CharTokenizerOptions {
 /// Name of the file save() writes and load() reads.
 inline constexpr const char* kCharTokenizerFile = "tokenizer.json";
 
-class CharTokenizer final : public Tokenizer {
+class CharTokenizer final : public Tokenizer, public OrdinaryEncoder {
  public:
   /// Throws anvil::Error when a special token is empty, repeated or not valid UTF-8.
   explicit CharTokenizer(CharTokenizerOptions options = {});
 
   void train(TextSource& corpus) override;
   std::vector<std::int32_t> encode(std::string_view text) const override;
+  /// encode() with special-token text encoded as ordinary characters.
+  std::vector<std::int32_t> encode_ordinary(std::string_view text) const override;
   std::string decode(const std::vector<std::int32_t>& ids) const override;
   std::int64_t vocab_size() const override;
   std::vector<std::string> special_tokens() const override { return specials_; }
@@ -78,6 +81,7 @@ class CharTokenizer final : public Tokenizer {
   void set_specials(std::vector<std::string> specials);
   /// Index of the longest special token spelled at text[pos], if any.
   std::optional<std::size_t> match_special(std::string_view text, std::size_t pos) const;
+  std::vector<std::int32_t> encode_text(std::string_view text, bool match_specials) const;
 
   CharMode mode_ = CharMode::bytes;
   std::vector<std::string> specials_;

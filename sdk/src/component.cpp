@@ -53,6 +53,16 @@ std::vector<std::vector<std::int32_t>> Tokenizer::encode_batch(const std::vector
   return ids;
 }
 
+OrdinaryEncoder::~OrdinaryEncoder() = default;
+
+std::vector<std::vector<std::int32_t>> OrdinaryEncoder::encode_ordinary_batch(
+    const std::vector<std::string>& texts, int /*threads*/) const {
+  std::vector<std::vector<std::int32_t>> ids;
+  ids.reserve(texts.size());
+  for (const std::string& text : texts) ids.push_back(encode_ordinary(text));
+  return ids;
+}
+
 VectorTextSource::VectorTextSource(std::vector<std::string> documents)
     : documents_(std::move(documents)) {}
 

@@ -170,10 +170,10 @@ TEST_CASE("resuming with a changed manifest is refused unless the change is safe
   const std::string saved = read_all(checkpoint_of(run_dir, 5) / "model.safetensors");
 
   const auto refused = run_anvil("train " + kTiny + " " + run_options(dir.path) +
-                                 " --set optimizer.lr=0.001 --set model.dropout=0.1");
+                                 " --set training.seq_len=32 --set model.dropout=0.1");
   CHECK(refused.exit_code == 2);
   CHECK_THAT(refused.err, Contains("cannot resume from " + checkpoint_of(run_dir, 5).string()) &&
-                              Contains("optimizer.lr: 0.003 -> 0.001") && Contains("model.dropout: 0.0 -> 0.1"));
+                              Contains("training.seq_len: 64 -> 32") && Contains("model.dropout: 0.0 -> 0.1"));
   CHECK(read_all(checkpoint_of(run_dir, 5) / "model.safetensors") == saved);
 
   const auto accepted = run_anvil("train " + kTiny + " " + run_options(dir.path) +

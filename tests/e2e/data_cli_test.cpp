@@ -161,8 +161,9 @@ TEST_CASE("data prepare errors name the input, the key or the reason", "[e2e][da
   anvil::test::TempDir dir("e2e_errors");
   const auto missing = run_anvil("data prepare " + kManifest + " --out " + (dir.path / "x").string() +
                                  " --set 'data.train=[\"no/such/file.txt\"]'");
-  CHECK(missing.exit_code == 1);
-  CHECK_THAT(missing.err, Contains("no/such/file.txt"));
+  CHECK(missing.exit_code == 2);  // a manifest error, at the override that set it
+  CHECK_THAT(missing.err, Contains("error: data.train: corpus input 'no/such/file.txt' matches no file"));
+  CHECK_THAT(missing.err, Contains("HINT: a relative path given with --set is relative to the current directory"));
 
   const auto typo = run_anvil("data prepare " + kManifest + " --set data.clean.min_char=3");
   CHECK(typo.exit_code == 2);

@@ -153,8 +153,8 @@ TEST_CASE("anvil train refuses bad settings before training", "[e2e][train]") {
   }
   SECTION("warm-up as long as the run") {
     const Run r = train(dir.path, kTiny, "--set training.steps=4");
-    CHECK(r.process.exit_code == 1);
-    CHECK_THAT(r.process.err, Contains("warmup_steps = 4 leaves no step after warm-up"));
+    CHECK(r.process.exit_code == 2);  // a manifest error, at the key that set it
+    CHECK_THAT(r.process.err, Contains(": error: training.warmup_steps: warmup_steps = 4 leaves no step after warm-up"));
     CHECK_FALSE(fs::exists(dir.path / "tiny" / "data"));
   }
   SECTION("a GPU that is not there") {
@@ -164,8 +164,10 @@ TEST_CASE("anvil train refuses bad settings before training", "[e2e][train]") {
   }
   SECTION("a sequence longer than the model's positions") {
     const Run r = train(dir.path, kTiny, "--set training.seq_len=128");
-    CHECK(r.process.exit_code != 0);
-    CHECK_THAT(r.process.err, Contains("max_seq_len"));
+    CHECK(r.process.exit_code == 2);  // refused while the manifest is validated
+    CHECK_THAT(r.process.err, Contains("error: model.max_seq_len: 64 positions are fewer than training.seq_len = 128"));
+    CHECK_THAT(r.process.err, Contains("HINT: raise max_seq_len to at least 128, or lower training.seq_len"));
+    CHECK_FALSE(fs::exists(dir.path / "tiny" / "data"));  // nothing done
   }
   // sgd at lr 1e12 without clipping: the loss is not finite within a few steps.
   const std::string diverging = "--set 'optimizer.plugin=\"sgd\"' --set optimizer.lr=1e12 --set training.grad_clip=0 "

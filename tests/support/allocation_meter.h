@@ -12,6 +12,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <mutex>
+#include <unordered_map>
 
 namespace anvil::test {
 
@@ -26,6 +28,8 @@ class CountingCPUAllocator final : public c10::Allocator {
   c10::DataPtr allocate(std::size_t n) const override { return counted(n); }
 #endif
 
+  c10::DeleterFnPtr raw_deleter() const override { return &release; }
+
   /// The one instance; it outlives every tensor it allocated.
   static CountingCPUAllocator& instance() {
     static CountingCPUAllocator* allocator = new CountingCPUAllocator();
@@ -36,27 +40,40 @@ class CountingCPUAllocator final : public c10::Allocator {
   void reset_peak() { peak_.store(live_.load()); }
 
  private:
-  struct Record {
-    c10::DataPtr inner;
-    std::size_t bytes;
-  };
-
+  // The data pointer is also the DataPtr's context, and the byte count is kept by pointer:
+  // LibTorch calls raw_allocate() on the CPU allocator in places (oneDNN's bf16 matmuls on
+  // AVX512-BF16/AMX CPUs), and raw_allocate() requires context == data and a raw_deleter().
   c10::DataPtr counted(std::size_t n) const {
-    auto* record = new Record{c10::GetDefaultCPUAllocator()->allocate(n), n};
+    void* data = c10::GetDefaultCPUAllocator()->raw_allocate(n);
     auto& self = const_cast<CountingCPUAllocator&>(*this);
+    if (data) {
+      const std::lock_guard<std::mutex> lock(self.mutex_);
+      self.bytes_[data] = n;
+    }
     const std::int64_t now = self.live_.fetch_add(static_cast<std::int64_t>(n)) + static_cast<std::int64_t>(n);
     std::int64_t seen = self.peak_.load();
     while (now > seen && !self.peak_.compare_exchange_weak(seen, now)) {
     }
-    void* data = record->inner.get();
-    return {data, record, &release, c10::Device(c10::kCPU)};
+    return {data, data, &release, c10::Device(c10::kCPU)};
   }
-  static void release(void* context) {
-    auto* record = static_cast<Record*>(context);
-    instance().live_.fetch_sub(static_cast<std::int64_t>(record->bytes));
-    delete record;
+  static void release(void* data) {
+    if (!data) return;
+    CountingCPUAllocator& self = instance();
+    std::size_t n = 0;
+    {
+      const std::lock_guard<std::mutex> lock(self.mutex_);
+      const auto found = self.bytes_.find(data);
+      if (found != self.bytes_.end()) {
+        n = found->second;
+        self.bytes_.erase(found);
+      }
+    }
+    self.live_.fetch_sub(static_cast<std::int64_t>(n));
+    c10::GetDefaultCPUAllocator()->raw_deallocate(data);
   }
 
+  std::mutex mutex_;
+  std::unordered_map<void*, std::size_t> bytes_;  // bytes of each live allocation
   std::atomic<std::int64_t> live_{0};
   std::atomic<std::int64_t> peak_{0};
 };

@@ -75,4 +75,23 @@ class ANVIL_SDK_API Tokenizer : public Component {
   virtual void load(const std::filesystem::path& dir) = 0;
 };
 
+/// Optional second interface of a tokenizer: encoding in which the text of a special token is
+/// ordinary text (tiktoken's encode_ordinary). `anvil data prepare` encodes documents this way
+/// and appends the end-of-document id itself, so a document that quotes "<|endoftext|>" or
+/// "[CLS]" keeps that text instead of being split or injected with control tokens.
+///
+/// The host finds it with dynamic_cast (as StepObserver), so tokenizers built against an older
+/// SDK still load; for those, prepare calls encode() and refuses a document whose ids contain a
+/// special token.
+class ANVIL_SDK_API OrdinaryEncoder {
+ public:
+  virtual ~OrdinaryEncoder();
+  /// Token ids of `text` with no special token matched: never a special id. Any byte sequence
+  /// is accepted, and decode(encode_ordinary(x)) == x.
+  virtual std::vector<std::int32_t> encode_ordinary(std::string_view text) const = 0;
+  /// encode_ordinary() of each text on up to `threads` threads (0 = all cores).
+  virtual std::vector<std::vector<std::int32_t>> encode_ordinary_batch(
+      const std::vector<std::string>& texts, int threads = 0) const;
+};
+
 }  // namespace anvil

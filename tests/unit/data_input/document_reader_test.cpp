@@ -3,14 +3,13 @@
 #include <anvil/errors.h>
 
 #include <catch2/catch.hpp>
-#include <zlib.h>
-#include <zstd.h>
 
 #include <fstream>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "support/compressed_files.h"
 #include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -18,6 +17,8 @@ using anvil::core::DocumentReader;
 using anvil::core::DocumentSplit;
 using anvil::core::InputFormat;
 using anvil::core::ReaderOptions;
+using anvil::test::write_gzip;
+using anvil::test::write_zstd;
 
 namespace {
 
@@ -36,23 +37,6 @@ std::ostream& operator<<(std::ostream& out, const Doc& doc) {
 
 void write_bytes(const fs::path& file, const std::string& bytes) {
   std::ofstream(file, std::ios::binary) << bytes;
-}
-
-void write_gzip(const fs::path& file, const std::string& bytes) {
-  gzFile out = gzopen(file.c_str(), "wb");
-  REQUIRE(out);
-  REQUIRE(gzwrite(out, bytes.data(), static_cast<unsigned>(bytes.size())) ==
-          static_cast<int>(bytes.size()));
-  REQUIRE(gzclose(out) == Z_OK);
-}
-
-void write_zstd(const fs::path& file, const std::string& bytes) {
-  std::string compressed(ZSTD_compressBound(bytes.size()), '\0');
-  const std::size_t size =
-      ZSTD_compress(compressed.data(), compressed.size(), bytes.data(), bytes.size(), 3);
-  REQUIRE_FALSE(ZSTD_isError(size));
-  compressed.resize(size);
-  write_bytes(file, compressed);
 }
 
 ReaderOptions with_split(DocumentSplit split) {
@@ -228,7 +212,8 @@ TEST_CASE("Invalid JSON is an error naming file and line", "[data_input]") {
   const auto [message, hint] = read_error({file}, ReaderOptions{});
   CHECK_THAT(message, Catch::StartsWith("'" + file.string() + ":3': invalid JSON: "));
   CHECK_THAT(message, !Catch::Contains("json.exception"));
-  CHECK(hint == "each non-blank line of a JSON-lines file must be one JSON object");
+  CHECK(hint == "each non-blank line of a JSON-lines file must be one JSON object; or set [data] "
+                "on_bad_record = \"skip\" to skip bad lines and count them");
 
   write_bytes(file, "[\"text\"]\n");
   CHECK(read_error({file}, ReaderOptions{}).first ==
@@ -335,4 +320,77 @@ TEST_CASE("A missing corpus file is an error naming it", "[data_input]") {
   const fs::path missing = dir.path / "missing.txt";
   CHECK_THROWS_WITH(DocumentReader({missing}, ReaderOptions{}),
                     Catch::StartsWith("cannot read corpus file '" + missing.string() + "'"));
+}
+
+namespace {
+
+struct JsonlRead {
+  std::vector<std::pair<std::string, bool>> documents;  // text, invalid_utf8
+  anvil::core::BadRecordCounts bad;
+};
+
+JsonlRead read_jsonl(const fs::path& file, anvil::core::BadRecordPolicy policy) {
+  ReaderOptions options;
+  options.on_bad_record = policy;
+  DocumentReader reader({file}, options);
+  JsonlRead read;
+  std::string text;
+  anvil::core::DocumentOrigin origin;
+  while (reader.next(text, &origin)) read.documents.emplace_back(text, origin.invalid_utf8);
+  read.bad = reader.bad_records();
+  return read;
+}
+
+}  // namespace
+
+TEST_CASE("Invalid UTF-8 in a JSON string is replaced and flagged, not an error", "[data_input]") {
+  anvil::test::TempDir dir("anvil_docs");
+  const fs::path file = dir.path / "utf8.jsonl";
+  write_bytes(file,
+              "{\"text\": \"caf\xff bytes\"}\n"          // a raw invalid byte
+              "{\"text\": \"lone \\ud800 high\"}\n"      // unpaired surrogate escapes
+              "{\"text\": \"lone \\udc00 low \\ud800\\u0041\"}\n"
+              "{\"text\": \"pair \\ud83d\\ude00 ok\"}\n"  // a well-formed pair
+              "{\"text\": \"escaped \\\\ud800 is text\"}\n");  // a backslash, then "ud800"
+  const JsonlRead read = read_jsonl(file, anvil::core::BadRecordPolicy::error);
+  const std::vector<std::pair<std::string, bool>> expected = {
+      {"caf\xef\xbf\xbd bytes", true},
+      {"lone \xef\xbf\xbd high", true},
+      {"lone \xef\xbf\xbd low \xef\xbf\xbd" "A", true},
+      {"pair \xf0\x9f\x98\x80 ok", false},
+      {"escaped \\ud800 is text", false}};
+  CHECK(read.documents == expected);
+  CHECK(read.bad.bad() == 0);
+}
+
+TEST_CASE("on_bad_record: error counts the bad lines after the first, skip counts each kind",
+          "[data_input]") {
+  anvil::test::TempDir dir("anvil_docs");
+  const fs::path file = dir.path / "bad.jsonl";
+  write_bytes(file,
+              "{\"text\": \"one\"}\n"
+              "{\"text\": \"cut\n"        // 2: truncated
+              "{\"text\": 42}\n"           // 3: not a string
+              "{\"text\": null}\n"         // 4: not a string
+              "[1, 2]\n"                    // 5: not an object
+              "{\"body\": \"x\"}\n"        // 6: no field
+              "{\"text\": \"\"}\n"          // 7: empty text
+              "{\"text\": \" \\n \"}\n"     // 8: blank text
+              "{\"text\": \"two\"}\n");
+  const auto [message, hint] = read_error({file}, ReaderOptions{});
+  CHECK_THAT(message, Catch::StartsWith("'" + file.string() + ":2': invalid JSON: "));
+  CHECK_THAT(message, Catch::EndsWith(" (and 4 more bad lines in this file)"));
+  CHECK_THAT(hint, Catch::Contains("on_bad_record = \"skip\""));
+
+  const JsonlRead read = read_jsonl(file, anvil::core::BadRecordPolicy::skip);
+  CHECK(read.documents == std::vector<std::pair<std::string, bool>>{{"one", false}, {"two", false}});
+  using anvil::core::BadRecord;
+  CHECK(read.bad.by_kind[static_cast<std::size_t>(BadRecord::invalid_json)] == 1);
+  CHECK(read.bad.by_kind[static_cast<std::size_t>(BadRecord::not_a_string)] == 2);
+  CHECK(read.bad.by_kind[static_cast<std::size_t>(BadRecord::not_an_object)] == 1);
+  CHECK(read.bad.by_kind[static_cast<std::size_t>(BadRecord::missing_field)] == 1);
+  CHECK(read.bad.empty_texts == 2);
+  REQUIRE(read.bad.examples.size() == 5);
+  CHECK(read.bad.examples[1] == "'" + file.string() + ":3': field 'text' is number, not a string");
+  CHECK(read.bad.examples[4] == "'" + file.string() + ":6': no field 'text' in the JSON object");
 }

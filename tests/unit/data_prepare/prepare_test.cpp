@@ -200,3 +200,64 @@ TEST_CASE("an empty valid split is an error unless none is wanted", "[data][prep
   CHECK(report.valid_documents == 0);
   CHECK(report.info.splits.count("valid") == 0);
 }
+
+namespace {
+
+// A tokenizer built as against SDK 0.4: encode() matches special tokens, and there is no
+// OrdinaryEncoder to ask for anything else.
+class LegacyTokenizer final : public anvil::Tokenizer {
+ public:
+  void train(anvil::TextSource&) override {}
+  std::vector<std::int32_t> encode(std::string_view text) const override { return inner_.encode(text); }
+  std::string decode(const std::vector<std::int32_t>& ids) const override { return inner_.decode(ids); }
+  std::int64_t vocab_size() const override { return inner_.vocab_size(); }
+  std::vector<std::string> special_tokens() const override { return inner_.special_tokens(); }
+  std::optional<std::int32_t> token_to_id(std::string_view token) const override {
+    return inner_.token_to_id(token);
+  }
+  void save(const fs::path& dir) const override { inner_.save(dir); }
+  void load(const fs::path& dir) override { inner_.load(dir); }
+
+ private:
+  anvil::builtin::CharTokenizer inner_;
+};
+
+}  // namespace
+
+TEST_CASE("special-token text in a document stays text, with one end-of-document id", "[data][prepare]") {
+  anvil::test::TempDir dir("anvil_prepare_specials");
+  const std::string quoting = "Documents end with <|endoftext|> in GPT-2's corpus.";
+  {
+    std::ofstream(dir.path / "corpus.txt") << quoting << "\n\nAnother document, long enough.\n";
+  }
+  PrepareOptions o;
+  o.train_inputs = {dir.path / "corpus.txt"};
+  o.valid_fraction = 0;
+  o.out = dir.path / "ds";
+
+  const Prepared prepared = run_prepare(o);
+  const Dataset dataset = Dataset::open(o.out);
+  const std::int32_t eos = dataset.info().tokenizer.eos_id;
+  const TokenStream& tokens = dataset.split("train");
+  REQUIRE(tokens.documents() == 2);
+  for (std::uint64_t d = 0; d < tokens.documents(); ++d) {
+    const auto [first, last] = tokens.document(d);
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(last - first));
+    tokens.read(first, ids.size(), ids.data());
+    CHECK(std::count(ids.begin(), ids.end(), eos) == 1);
+    CHECK(ids.back() == eos);
+  }
+  CHECK(decoded_documents(dataset, "train", *prepared.tokenizer)[0] == quoting);
+
+  // Without OrdinaryEncoder the document cannot be kept as text: refused, naming it.
+  LegacyTokenizer legacy;
+  TokenizerHooks hooks;
+  hooks.tokenizer = &legacy;
+  hooks.plugin = "legacy";
+  o.out = dir.path / "legacy";
+  CHECK_THROWS_WITH(prepare_dataset(o, hooks),
+                    Catch::StartsWith("tokenizer 'legacy' encodes the text \"<|endoftext|>\" in the "
+                                      "document \"Documents end with <|endoftext|> in GPT-2's corpus.\" "
+                                      "as its special token 0"));
+  CHECK_FALSE(fs::exists(dir.path / "legacy"));
+}

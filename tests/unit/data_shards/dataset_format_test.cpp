@@ -111,12 +111,12 @@ TEST_CASE("dataset.json round trip", "[dataset_format]") {
 
   const json root = json::parse(read_bytes(dir.path / "dataset.json"));
   CHECK(root["format"] == "anvil-dataset");
-  CHECK(root["version"] == 1);
+  CHECK(root["version"] == 2);
   CHECK(root["token_type"] == "uint32");
   CHECK(root["details"]["stages"]["clean"]["documents"] == 7);
 
   const DatasetInfo read = read_dataset_info(dir.path);
-  CHECK(read.version == 1);
+  CHECK(read.version == 2);
   CHECK(read.created_by == "anvil 0.1.0");
   CHECK(read.token_type == TokenType::uint32);
   CHECK(read.tokenizer.plugin == "bpe");
@@ -202,9 +202,16 @@ TEST_CASE("dataset.json read errors name the file and the field", "[dataset_form
   CHECK(data_error([&] { read_dataset_info(dir.path); }) ==
         file + ": field format is not \"anvil-dataset\": this is not an Anvil dataset description");
 
-  write_edited(dir.path, [](json& root) { root["version"] = 2; });
+  write_edited(dir.path, [](json& root) { root["version"] = 3; });
   CHECK(data_error([&] { read_dataset_info(dir.path); }) ==
-        file + " has dataset format version 2, but this Anvil reads version 1");
+        file + " has dataset format version 3, but this Anvil reads version 2");
+
+  // Version 1 encoded special-token text inside documents as special tokens: named as such.
+  write_edited(dir.path, [](json& root) { root["version"] = 1; });
+  CHECK(data_error([&] { read_dataset_info(dir.path); }) ==
+        file + " has dataset format version 1, made by an Anvil before 0.5 that encoded "
+               "special-token text inside documents (\"<|endoftext|>\", \"[CLS]\") as special "
+               "tokens; this Anvil reads version 2");
 
   write_edited(dir.path, [](json& root) { root.erase("created_by"); });
   CHECK(data_error([&] { read_dataset_info(dir.path); }) == file + ": field created_by is missing");

@@ -48,10 +48,13 @@ train = ["a.txt", "b.txt"]
 
 TEST_CASE("only settings that leave the finished steps unchanged are safe on resume", "[manifest][resume]") {
   for (const char* key : {"training.steps", "training.eval_every", "run.log_every", "run.threads",
-                          "checkpoint.every_steps", "sample.prompt", "eval[0].max_batches", "eval"})
+                          "checkpoint.every_steps", "sample.prompt", "eval[0].max_batches", "eval",
+                          // the learning-rate schedule: a new phase of an extended run
+                          "training.schedule", "training.warmup_steps", "training.min_lr_ratio",
+                          "training.decay_fraction", "optimizer.lr"})
     CHECK(is_safe_resume_change(key));
-  for (const char* key : {"training.seq_len", "optimizer.lr", "model.d_model", "data.train", "run.seed",
-                          "training.precision", "tokenizer.vocab_size", "training.stepsize"})
+  for (const char* key : {"training.seq_len", "optimizer.weight_decay", "model.d_model", "data.train",
+                          "run.seed", "training.precision", "tokenizer.vocab_size", "training.stepsize"})
     CHECK_FALSE(is_safe_resume_change(key));
 }
 

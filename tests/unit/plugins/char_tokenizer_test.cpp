@@ -160,6 +160,22 @@ TEST_CASE("char special tokens are matched before other encoding", "[tokenizer][
     CHECK_FALSE(tok.token_to_id("qq").has_value());
     CHECK_FALSE(tok.token_to_id("").has_value());
   }
+  SECTION("encode_ordinary spells special-token text as bytes, in both modes") {
+    const CharTokenizer tok = make(CharMode::bytes, {"<|endoftext|>", "<|pad|>"});
+    const anvil::OrdinaryEncoder& ordinary = tok;
+    Ids expected;
+    for (const char c : std::string("a<|pad|>")) expected.push_back(2 + static_cast<unsigned char>(c));
+    CHECK(ordinary.encode_ordinary("a<|pad|>") == expected);
+    CHECK(ordinary.encode_ordinary_batch({"a<|pad|>", ""}) == std::vector<Ids>{expected, {}});
+    CharTokenizer points = make(CharMode::codepoints);
+    train(points, {"ab"});
+    CHECK(points.encode_ordinary("a<|endoftext|>") ==
+          Ids{1, points.byte_id('<'), points.byte_id('|'), points.byte_id('e'), points.byte_id('n'),
+              points.byte_id('d'), points.byte_id('o'), points.byte_id('f'), points.byte_id('t'),
+              points.byte_id('e'), points.byte_id('x'), points.byte_id('t'), points.byte_id('|'),
+              points.byte_id('>')});
+    CHECK(points.decode(points.encode_ordinary("a<|endoftext|>")) == "a<|endoftext|>");
+  }
   SECTION("the longest special token wins") {
     const CharTokenizer tok = make(CharMode::bytes, {"<s>", "<s>!"});
     CHECK(tok.encode("<s>!<s>") == Ids{1, 0});

@@ -233,6 +233,10 @@ TEST_CASE("bpe allowed_special: all, some or none of the special tokens are matc
   CHECK(plain.size() == 7);
   CHECK(none.decode(plain) == "<s>!<s>");
   CHECK(none.encode("<s>") == all.encode_ordinary("<s>"));
+  // The same through the SDK's OrdinaryEncoder, batched, whatever allowed_special says.
+  const anvil::OrdinaryEncoder& ordinary = all;
+  CHECK(ordinary.encode_ordinary_batch({"a<|endoftext|>", "<s>!<s>"}, 2) ==
+        std::vector<Ids>{none.encode("a<|endoftext|>"), plain});
   // Decoding is the same either way; token_to_id still knows the special tokens.
   CHECK(none.decode({1, 2}) == "<s>!<|endoftext|>");
   CHECK(none.token_to_id("<s>!") == 1);
