@@ -25,6 +25,7 @@ CheckpointModel load_checkpoint_model(const CommonOptions& common, const fs::pat
   context.seed = loaded.config.seed;
   context.vocab_size = run.tokenizer->vocab_size();
   run.model = create<Model>(run, architecture_section(sections), context);
+  run.identities.model = identity_of(*run.host, architecture_section(sections));
   run.model->module().to(device);
   load_model_state(*run.model, read_safetensors(loaded.dir / kModelFile).tensors, loaded.dir / kModelFile);
   run.model->module().eval();

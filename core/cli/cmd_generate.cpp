@@ -87,7 +87,8 @@ int run_generate_command(const std::vector<std::string>& args) {
   std::cout << config.prompt << std::flush;
   TextCallback stream;
   if (!no_stream) stream = [](std::string_view piece) { std::cout << piece << std::flush; };
-  const Sample sample = generate(*loaded.run.model, *loaded.run.tokenizer, config, seed, device, stream, !no_cache);
+  const Sample sample = generate(*loaded.run.model, *loaded.run.tokenizer, config, seed, device, stream,
+                                 !no_cache, loaded.run.identities);
   if (no_stream) std::cout << sample.text;
   std::cout << "\n" << std::flush;
   std::cerr << fmt::format(

@@ -235,7 +235,8 @@ void record_summary(MetricsFile& metrics, const TrainSummary& summary, Model& mo
 
 void print_sample(Run& run, const TrainConfig& config, const TrainEnvironment& env, std::int64_t step) {
   const std::uint64_t seed = config.sample.seed ? config.sample.seed : derive_seed(config.seed, /*sample=*/2);
-  const Sample sample = generate(*run.model, *run.tokenizer, config.sample, seed, env.device);
+  const Sample sample = generate(*run.model, *run.tokenizer, config.sample, seed, env.device, {},
+                                 /*use_cache=*/true, run.identities);
   std::cout << fmt::format("\nsample ({} tokens, {:.0f} tokens/s, temperature {}, top-k {}):\n",
                            sample.tokens.size(), sample.tokens.size() / std::max(sample.seconds, 1e-9),
                            config.sample.temperature, config.sample.top_k)
@@ -364,7 +365,8 @@ int run_train_command(const std::vector<std::string>& argv) {
 
   TrainerParts parts{*run.model, *run.optimizer, objectives.losses, parameters,
                      objectives.evaluators, run.tokenizer.get(), loader,
-                     validation ? &*validation : nullptr, bytes_per_token, run.metrics.get()};
+                     validation ? &*validation : nullptr, bytes_per_token, run.metrics.get(),
+                     objectives.model, objectives.optimizer};
   print_header(config, *run.model, env, loader, std::cout);
   std::cout << "metrics: " << run.metrics->path().string() << "\n\n" << std::flush;
 

@@ -5,6 +5,7 @@
 #include <anvil/errors.h>
 
 #include <boost/program_options/errors.hpp>
+#include <c10/util/Exception.h>
 
 #include <iostream>
 #include <string_view>
@@ -82,8 +83,15 @@ int run_cli(int argc, char** argv) {
     std::cerr << "error: " << e.what() << "\n";
     std::cerr << "HINT: run 'anvil " << (argc > 1 ? argv[1] : "") << " --help' for usage\n";
     return kExitConfig;
+  } catch (const c10::Error& e) {
+    // A LibTorch error the core did not attribute: its message without LibTorch's backtrace.
+    std::cerr << "error: " << e.what_without_backtrace() << "\n";
+    return kExitFailure;
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
+    return kExitFailure;
+  } catch (...) {
+    std::cerr << "error: an exception not derived from std::exception\n";
     return kExitFailure;
   }
 }

@@ -12,7 +12,19 @@ void open_tokenizer_folder(Run& run, const fs::path& dir) {
   toml::table section = tokenizer_section_of(dir, "");
   run.loggers.push_back(make_logger("tokenizer/" + section["plugin"].value_or(std::string())));
   run.tokenizer = make_tokenizer(*run.host, section, (dir / kTokenizerSidecar).string(), *run.loggers.back());
+  run.identities.tokenizer =
+      identity_of(*run.host, ComponentKind::tokenizer, section["plugin"].value_or(std::string()));
   run.tokenizer->load(dir);
+}
+
+ComponentIdentity identity_of(const PluginHost& host, ComponentKind kind, const std::string& name) {
+  ComponentIdentity identity{kind, name, {}};
+  if (const ComponentEntry* entry = host.find(kind, name)) identity.library = entry->library_path;
+  return identity;
+}
+
+ComponentIdentity identity_of(const PluginHost& host, const ComponentSection& section) {
+  return identity_of(host, section.kind, section.plugin);
 }
 
 std::optional<ModelFootprint> architecture_footprint(const std::vector<ComponentSection>& sections,
@@ -32,16 +44,22 @@ Objectives create_components(Run& run, const std::vector<ComponentSection>& sect
   Objectives objectives;
   for (const ComponentSection& section : sections) {
     switch (section.kind) {
-      case ComponentKind::architecture: run.model = create<Model>(run, section, context); break;
-      case ComponentKind::optimizer: run.optimizer = create<Optimizer>(run, section, context); break;
+      case ComponentKind::architecture:
+        run.model = create<Model>(run, section, context);
+        objectives.model = run.identities.model = identity_of(*run.host, section);
+        break;
+      case ComponentKind::optimizer:
+        run.optimizer = create<Optimizer>(run, section, context);
+        objectives.optimizer = identity_of(*run.host, section);
+        break;
       case ComponentKind::loss:
         run.losses.push_back(create<Loss>(run, section, context));
         objectives.losses.push_back({section.plugin, run.losses.back().get(),
-                                     (*section.table)["weight"].value_or(1.0)});
+                                     (*section.table)["weight"].value_or(1.0), identity_of(*run.host, section)});
         break;
       case ComponentKind::evaluator:
         run.evaluators.push_back(create<Evaluator>(run, section, context));
-        objectives.evaluators.emplace_back(section.plugin, run.evaluators.back().get());
+        objectives.evaluators.push_back({section.plugin, run.evaluators.back().get(), identity_of(*run.host, section)});
         break;
       default: break;  // the tokenizer is the dataset's; offload comes with sharding
     }

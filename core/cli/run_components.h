@@ -7,7 +7,9 @@
 #include "manifest/validate.h"
 #include "metrics/metrics_file.h"
 #include "plugin/plugin_host.h"
+#include "train/sampler.h"
 #include "train/step_runner.h"
+#include "train/trainer.h"
 
 #include <anvil/context.h>
 #include <anvil/evaluator.h>
@@ -38,6 +40,8 @@ struct Run {
   std::shared_ptr<Optimizer> optimizer;
   std::vector<std::shared_ptr<Loss>> losses;
   std::vector<std::shared_ptr<Evaluator>> evaluators;
+  /// Who the model's and the tokenizer's errors name (set where they are made).
+  GenerationComponents identities;
 };
 
 /// The component a section selects, with a logger named "<kind>/<plugin>".
@@ -55,8 +59,14 @@ void open_tokenizer_folder(Run& run, const std::filesystem::path& dir);
 
 struct Objectives {
   std::vector<LossTerm> losses;
-  std::vector<std::pair<std::string, Evaluator*>> evaluators;
+  std::vector<EvaluatorTerm> evaluators;
+  ComponentIdentity model{ComponentKind::architecture}, optimizer{ComponentKind::optimizer};
 };
+
+/// A component, as error messages name it (kind, name, library).
+ComponentIdentity identity_of(const PluginHost& host, ComponentKind kind, const std::string& name);
+/// The component a section selects, as error messages name it.
+ComponentIdentity identity_of(const PluginHost& host, const ComponentSection& section);
 
 /// Model, optimizer, losses and evaluators from their sections, in manifest order.
 Objectives create_components(Run& run, const std::vector<ComponentSection>& sections,

@@ -64,12 +64,4 @@ void configure_runtime(int threads, bool deterministic, std::uint64_t seed) {
   }
 }
 
-std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t purpose) {
-  // SplitMix64 of the pair: nearby seeds give unrelated streams.
-  std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull * (purpose + 1);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 }  // namespace anvil::core

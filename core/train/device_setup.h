@@ -2,6 +2,8 @@
 // Where and how a run computes: the device from [run] device, CPU threads, deterministic
 // kernels and the global random seeds.
 
+#include <anvil/context.h>
+
 #include <c10/core/Device.h>
 
 #include <cstdint>
@@ -18,7 +20,7 @@ c10::Device resolve_device(const std::string& spec);
 /// memory for reuse instead of returning it to the kernel after every step.
 void configure_runtime(int threads, bool deterministic, std::uint64_t seed);
 
-/// A seed for one purpose ("sample", "data") derived from the run's seed, so streams differ.
-std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t purpose);
+// A seed for one purpose (data order, sampling) of the run's seed: anvil::derive_seed
+// (<anvil/context.h>), which the models use for their initialisation too.
 
 }  // namespace anvil::core

@@ -36,9 +36,11 @@ double Sample::decode_tokens_per_s() const {
 }
 
 Sample generate(Model& model, const Tokenizer& tokenizer, const SampleConfig& config,
-                std::uint64_t seed, c10::Device device, const TextCallback& on_text, bool use_cache) {
+                std::uint64_t seed, c10::Device device, const TextCallback& on_text, bool use_cache,
+                const GenerationComponents& who) {
   const Clock::time_point start = Clock::now();
-  const std::vector<std::int32_t> prompt = tokenizer.encode(config.prompt);
+  const std::vector<std::int32_t> prompt =
+      call_plugin(who.tokenizer, "encode", [&] { return tokenizer.encode(config.prompt); });
   if (prompt.empty()) throw Error("the prompt encodes to no tokens", "give a non-empty prompt");
   const auto prompt_len = static_cast<std::int64_t>(prompt.size());
   const std::int64_t limit = model.max_seq_len() > 0 ? model.max_seq_len() : prompt_len + config.max_new_tokens;
@@ -57,12 +59,18 @@ Sample generate(Model& model, const Tokenizer& tokenizer, const SampleConfig& co
   TextStream stream(config.stop);
 
   std::vector<std::int64_t> ids(prompt.begin(), prompt.end());
-  std::unique_ptr<KVCache> cache = use_cache ? model.new_cache(1, prompt_len + new_tokens) : nullptr;
+  std::unique_ptr<KVCache> cache =
+      use_cache ? call_plugin(who.model, "new_cache", [&] { return model.new_cache(1, prompt_len + new_tokens); })
+                : nullptr;
   const auto next_logits = [&](std::int64_t fed) {
     if (!use_cache)
-      return model.forward(at::tensor(ids, at::kLong).reshape({1, -1}).to(device)).logits[0][-1];
+      return call_plugin(who.model, "forward", [&] {
+        return model.forward(at::tensor(ids, at::kLong).reshape({1, -1}).to(device)).logits[0][-1];
+      });
     const std::vector<std::int64_t> fresh(ids.end() - fed, ids.end());
-    return model.decode(at::tensor(fresh, at::kLong).reshape({1, -1}).to(device), *cache)[0][-1];
+    return call_plugin(who.model, "decode", [&] {
+      return model.decode(at::tensor(fresh, at::kLong).reshape({1, -1}).to(device), *cache)[0][-1];
+    });
   };
 
   Sample sample;
@@ -78,7 +86,8 @@ Sample generate(Model& model, const Tokenizer& tokenizer, const SampleConfig& co
     }
     ids.push_back(next);
     sample.tokens.push_back(static_cast<std::int32_t>(next));
-    if (stream.update(tokenizer.decode(sample.tokens))) sample.stop_reason = "stop string";
+    if (stream.update(call_plugin(who.tokenizer, "decode", [&] { return tokenizer.decode(sample.tokens); })))
+      sample.stop_reason = "stop string";
     if (on_text) {
       const std::string piece = stream.take();
       if (!piece.empty()) on_text(piece);

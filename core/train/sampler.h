@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "plugin/plugin_call.h"
+
 namespace anvil::core {
 
 struct Sample {
@@ -38,8 +40,14 @@ using TextCallback = std::function<void(std::string_view)>;
 /// prompt and seed give the same text. `use_cache` false recomputes the whole sequence for
 /// every token (the reference the KV cache must match). Throws anvil::Error when the prompt
 /// encodes to no tokens or is longer than the model allows.
+/// Who the model's and the tokenizer's errors name.
+struct GenerationComponents {
+  ComponentIdentity model{ComponentKind::architecture};
+  ComponentIdentity tokenizer{ComponentKind::tokenizer};
+};
+
 Sample generate(Model& model, const Tokenizer& tokenizer, const SampleConfig& config,
                 std::uint64_t seed, c10::Device device, const TextCallback& on_text = {},
-                bool use_cache = true);
+                bool use_cache = true, const GenerationComponents& who = {});
 
 }  // namespace anvil::core

@@ -62,15 +62,16 @@ StepOutcome StepRunner::step(const std::vector<Batch>& micro_batches, double lr)
   const double n = static_cast<double>(micro_batches.size());
   StepOutcome outcome;
   outcome.loss_scale = scaler_.scale();
-  optimizer_.zero_grad();
+  call_plugin(options_.optimizer, "zero_grad", [&] { optimizer_.zero_grad(); });
   at::Tensor loss_sum;  // stays on the device: one host sync per step, not per micro-batch
   for (const Batch& batch : micro_batches) {
     at::Tensor total;
     {
       AutocastScope autocast(options_.precision, options_.device);
-      const ModelOutput output = model_.forward(batch.input);
+      const ModelOutput output =
+          call_plugin(options_.model, "forward", [&] { return model_.forward(batch.input); });
       for (const LossTerm& term : losses_) {
-        LossOutput out = term.loss->compute(output, batch);
+        LossOutput out = call_plugin(term.identity, "compute", [&] { return term.loss->compute(output, batch); });
         total = total.defined() ? total + out.loss * term.weight : out.loss * term.weight;
         add_metrics(outcome.metrics, out.metrics, term.name + ".", n);
       }
@@ -80,7 +81,8 @@ StepOutcome StepRunner::step(const std::vector<Batch>& micro_batches, double lr)
       }
     }
     total = total.to(at::kFloat);
-    (total * (scaler_.scale() / n)).backward();
+    // Backward runs the autograd graph the model's forward built (its custom functions too).
+    call_plugin(options_.model, "backward", [&] { (total * (scaler_.scale() / n)).backward(); });
     const at::Tensor detached = total.detach();
     loss_sum = loss_sum.defined() ? loss_sum + detached : detached;
   }
@@ -95,15 +97,20 @@ StepOutcome StepRunner::step(const std::vector<Batch>& micro_batches, double lr)
     outcome.updated = false;
     outcome.scale_overflow = scaler_.enabled() && std::isfinite(outcome.loss);
     scaler_.update(/*overflow=*/true);
-    optimizer_.zero_grad();
-    if (observer_) observer_->end_step(/*updated=*/false);
+    call_plugin(options_.optimizer, "zero_grad", [&] { optimizer_.zero_grad(); });
+    if (observer_) call_plugin(options_.model, "end_step", [&] { return observer_->end_step(/*updated=*/false); });
     return outcome;
   }
   clip_gradients(parameters_, outcome.grad_norm, options_.grad_clip);
-  optimizer_.set_lr(lr);
-  optimizer_.step();
+  call_plugin(options_.optimizer, "step", [&] {
+    optimizer_.set_lr(lr);
+    optimizer_.step();
+  });
   scaler_.update(/*overflow=*/false);
-  if (observer_) add_metrics(outcome.metrics, observer_->end_step(/*updated=*/true), "", 1.0);
+  if (observer_)
+    add_metrics(outcome.metrics,
+                call_plugin(options_.model, "end_step", [&] { return observer_->end_step(/*updated=*/true); }),
+                "", 1.0);
   return outcome;
 }
 

@@ -4,6 +4,7 @@
 // gradient of one batch of k*b rows), under autocast, with loss scaling for fp16; then the
 // global gradient norm, the non-finite check, clipping and the optimizer update.
 
+#include "plugin/plugin_call.h"
 #include "train/precision.h"
 
 #include <anvil/loss.h>
@@ -21,12 +22,16 @@ struct LossTerm {
   std::string name;  ///< the plugin name, e.g. "cross-entropy"
   Loss* loss = nullptr;
   double weight = 1.0;
+  ComponentIdentity identity{ComponentKind::loss};  ///< who errors from compute() name
 };
 
 struct StepOptions {
   Precision precision = Precision::fp32;
   c10::Device device = c10::Device(c10::kCPU);
   double grad_clip = 1.0;  ///< maximum global gradient norm; 0 = no clipping
+  /// Who errors from the model's forward and backward, and from the optimizer, name.
+  ComponentIdentity model{ComponentKind::architecture};
+  ComponentIdentity optimizer{ComponentKind::optimizer};
 };
 
 struct StepOutcome {

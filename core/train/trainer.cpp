@@ -49,9 +49,10 @@ Metrics evaluate(TrainerParts& parts, const TrainEnvironment& env) {
   {
     at::NoGradGuard no_grad;
     AutocastScope autocast(env.precision, env.device);
-    for (auto& [name, evaluator] : parts.evaluators) {
+    for (const EvaluatorTerm& term : parts.evaluators) {
       EvalInput input{parts.model, source, parts.tokenizer, parts.bytes_per_token};
-      for (const Metric& metric : evaluator->evaluate(input)) all.push_back({name + "." + metric.name, metric.value});
+      const Metrics metrics = call_plugin(term.identity, "evaluate", [&] { return term.evaluator->evaluate(input); });
+      for (const Metric& metric : metrics) all.push_back({term.name + "." + metric.name, metric.value});
     }
   }
   parts.model.module().train(was_training);
@@ -90,6 +91,8 @@ TrainSummary train(TrainerParts& parts, const TrainConfig& config, const TrainEn
   step_options.precision = env.precision;
   step_options.device = env.device;
   step_options.grad_clip = config.grad_clip;
+  step_options.model = parts.model_identity;
+  step_options.optimizer = parts.optimizer_identity;
   StepRunner runner(parts.model, parts.optimizer, parts.losses, parts.parameters, step_options);
   runner.scaler().restore(start.loss_scale, start.loss_scale_good_steps);
   const double base_lr = parts.optimizer.lr();

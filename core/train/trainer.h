@@ -18,17 +18,27 @@
 
 namespace anvil::core {
 
+/// One [[eval]] entry: the name its metrics are shown under, its component, and who its errors
+/// name.
+struct EvaluatorTerm {
+  std::string name;
+  Evaluator* evaluator = nullptr;
+  ComponentIdentity identity{ComponentKind::evaluator};
+};
+
 struct TrainerParts {
   Model& model;
   Optimizer& optimizer;
   std::vector<LossTerm> losses;
   std::vector<at::Tensor> parameters;  ///< every parameter the optimizer updates
-  std::vector<std::pair<std::string, Evaluator*>> evaluators;  ///< [[eval]] name, component
+  std::vector<EvaluatorTerm> evaluators;
   const Tokenizer* tokenizer = nullptr;
   TrainLoader& loader;
   ValidationBatches* validation = nullptr;  ///< null: no evaluation
   double bytes_per_token = 0;  ///< of the validation split's text (bits per byte)
   MetricsFile* metrics = nullptr;  ///< null: no metrics file
+  ComponentIdentity model_identity{ComponentKind::architecture};  ///< who the model's errors name
+  ComponentIdentity optimizer_identity{ComponentKind::optimizer};
 };
 
 struct TrainEnvironment {

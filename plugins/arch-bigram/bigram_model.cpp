@@ -33,17 +33,6 @@ at::Tensor BigramImpl::forward(const at::Tensor& tokens) {
   return table(tokens);  // [B, T] -> [B, T, V]
 }
 
-namespace {
-// Derives the initialisation stream from the run seed, so that it differs from other
-// components' streams (RunContext asks to derive, never reuse).
-std::uint64_t init_seed(std::uint64_t run_seed) {
-  std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull;  // splitmix64 step
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 BigramModel::BigramModel(BigramOptions options, const RunContext& context) {
   if (options.vocab_size() <= 0)
     throw Error("bigram: vocab_size must be positive, got " + std::to_string(options.vocab_size()));
@@ -54,7 +43,7 @@ BigramModel::BigramModel(BigramOptions options, const RunContext& context) {
     // Re-draw the table from a seeded CPU generator (before moving it to the device, since
     // a CPU generator can only fill CPU tensors).
     at::NoGradGuard no_grad;
-    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(init_seed(context.seed));
+    at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(derive_seed(context.seed, /*initialisation=*/0));
     net_->table->weight.normal_(0.0, options.init_std(), generator);
   }
   net_->to(context.device, context.param_dtype);

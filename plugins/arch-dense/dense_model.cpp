@@ -102,12 +102,7 @@ bool ends_with(const std::string& text, const std::string& suffix) {
 }
 }  // namespace
 
-std::uint64_t decoder_init_seed(std::uint64_t run_seed) {
-  std::uint64_t z = run_seed + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+std::uint64_t decoder_init_seed(std::uint64_t run_seed) { return derive_seed(run_seed, /*initialisation=*/0); }
 
 void init_decoder_parameters(torch::nn::Module& module, double init_std, std::int64_t n_layers,
                              at::Generator& generator) {

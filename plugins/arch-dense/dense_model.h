@@ -131,7 +131,7 @@ at::Tensor run_dense_block(DenseBlock& block, const at::Tensor& x, const RotaryT
                            bool dropout, bool checkpointing, LayerCache* cache,
                            std::int64_t offset);
 
-/// The seed of a decoder's initialisation, derived from the run's seed (one splitmix64 step),
+/// The seed of a decoder's initialisation: derive_seed(run_seed, 0) (<anvil/context.h>),
 /// so that it differs from other components' streams (RunContext asks to derive, never reuse).
 std::uint64_t decoder_init_seed(std::uint64_t run_seed);
 

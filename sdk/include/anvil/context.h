@@ -34,4 +34,9 @@ struct RunContext {
   ANVIL_SDK_API MetricsSink& sink() const;
 };
 
+/// A seed for one use of the run's seed (SplitMix64 of run_seed + golden ratio * (purpose + 1)):
+/// nearby seeds and purposes give unrelated streams. The host uses purposes 1 (data order) and
+/// 2 (sampling); a model's initialisation uses 0.
+ANVIL_SDK_API std::uint64_t derive_seed(std::uint64_t run_seed, std::uint64_t purpose);
+
 }  // namespace anvil

@@ -146,6 +146,6 @@ TEST_CASE("devices resolve from the manifest's names", "[train][device]") {
   CHECK_THROWS_WITH(resolve_device("cuda"), Catch::Contains("no GPU is visible"));
   CHECK_THROWS_WITH(resolve_device("cuda:x"), Catch::Contains("is not a device"));
   CHECK_THROWS_WITH(resolve_device("tpu"), Catch::Contains("\"tpu\" is not a device"));
-  CHECK(derive_seed(1, 1) != derive_seed(1, 2));
-  CHECK(derive_seed(1, 1) == derive_seed(1, 1));
+  CHECK(anvil::derive_seed(1, 1) != anvil::derive_seed(1, 2));
+  CHECK(anvil::derive_seed(1, 1) == anvil::derive_seed(1, 1));
 }
