@@ -1,7 +1,7 @@
 #include "checkpoint/checkpoint_io.h"
 
 #include "checkpoint/checksum_index.h"
-#include "data/durable_file.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 

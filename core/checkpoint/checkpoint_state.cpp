@@ -1,6 +1,6 @@
 #include "checkpoint/checkpoint_state.h"
 
-#include "data/durable_file.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 

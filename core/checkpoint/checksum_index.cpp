@@ -1,8 +1,8 @@
 #include "checkpoint/checksum_index.h"
 
 #include "checkpoint/checkpoint_layout.h"
-#include "data/dataset_format.h"
-#include "data/durable_file.h"
+#include "io/checksum.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 

@@ -8,7 +8,7 @@
 #include "cli/output_folder.h"
 #include "cli/run_components.h"
 #include "cli/run_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 #include "data/dataset.h"
 #include "log/logging.h"
 #include "manifest/validate.h"

@@ -4,7 +4,7 @@
 #include "cli/data_setup.h"
 #include "cli/prepare_run.h"
 #include "cli/run_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 #include "cli/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "log/logging.h"

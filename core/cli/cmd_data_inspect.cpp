@@ -3,7 +3,7 @@
 // training windows.
 #include "cli/command.h"
 #include "cli/run_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 #include "cli/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "data/token_loader.h"

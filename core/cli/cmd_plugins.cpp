@@ -2,7 +2,7 @@
 // every option a component declares (the same declaration the manifest is validated against).
 #include "cli/command.h"
 #include "cli/run_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 
 #include <anvil/errors.h>
 #include <anvil/options.h>

@@ -10,7 +10,7 @@
 #include "cli/prepare_run.h"
 #include "cli/run_components.h"
 #include "cli/run_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 #include "cli/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "host/blas_setup.h"

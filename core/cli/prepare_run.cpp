@@ -1,7 +1,7 @@
 #include "cli/prepare_run.h"
 
 #include "cli/data_setup.h"
-#include "cli/table.h"
+#include "metrics/table.h"
 #include "cli/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "log/logging.h"

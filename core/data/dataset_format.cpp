@@ -1,11 +1,11 @@
 #include "data/dataset_format.h"
 
-#include "data/durable_file.h"
+#include "io/checksum.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 
 #include <sys/stat.h>
-#include <xxhash.h>
 
 #include <nlohmann/json.hpp>
 
@@ -34,52 +34,8 @@ constexpr const char* kFormatName = "anvil-dataset";
 constexpr const char* kPrepareAgainHint = "run anvil data prepare again to rebuild the dataset";
 constexpr std::size_t kTokenBufferBytes = std::size_t{4} << 20;
 constexpr std::size_t kIndexBufferBytes = std::size_t{64} << 10;
-constexpr std::size_t kReadChunkBytes = std::size_t{1} << 20;
 
 std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
-
-/// High 64 bits then low 64 bits, as lowercase hex.
-std::string to_hex(XXH128_hash_t hash) {
-  char text[33];
-  std::snprintf(text, sizeof text, "%016" PRIx64 "%016" PRIx64, static_cast<std::uint64_t>(hash.high64),
-                static_cast<std::uint64_t>(hash.low64));
-  return text;
-}
-
-/// Streaming XXH3-128 state.
-class Hasher {
- public:
-  Hasher() : state_(XXH3_createState()) {
-    if (state_ == nullptr) throw std::bad_alloc();
-    XXH3_128bits_reset(state_);
-  }
-  ~Hasher() { XXH3_freeState(state_); }
-  Hasher(const Hasher&) = delete;
-  Hasher& operator=(const Hasher&) = delete;
-
-  void update(const void* data, std::size_t size) { XXH3_128bits_update(state_, data, size); }
-  std::string hex() const { return to_hex(XXH3_128bits_digest(state_)); }
-
- private:
-  XXH3_state_t* state_;
-};
-
-/// Feeds a file's bytes to `hasher`; returns how many there were.
-std::uint64_t hash_file_contents(Hasher& hasher, const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw DataError("cannot open " + quoted(file) + " to compute its checksum");
-  std::vector<char> buffer(kReadChunkBytes);
-  std::uint64_t total = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    const auto got = static_cast<std::size_t>(in.gcount());
-    hasher.update(buffer.data(), got);
-    total += got;
-  }
-  if (in.bad()) throw DataError("error while reading " + quoted(file) + " to compute its checksum");
-  return total;
-}
-
 
 /// An output file behind a large buffer, hashed as the bytes leave the buffer (no re-read).
 class HashedWriter {
@@ -111,7 +67,7 @@ class HashedWriter {
 
  private:
   DurableFile file_;
-  Hasher hash_;
+  Checksum hash_;
   std::vector<unsigned char> buffer_;
   std::size_t used_ = 0;
 };
@@ -373,35 +329,6 @@ DatasetInfo read_dataset_info(const fs::path& dir) {
   return info;
 }
 
-std::string checksum_file(const fs::path& file) {
-  Hasher hasher;
-  hash_file_contents(hasher, file);
-  return hasher.hex();
-}
-
-std::string checksum_bytes(const void* data, std::size_t size) { return to_hex(XXH3_128bits(data, size)); }
-
-std::string fingerprint_folder(const fs::path& dir) {
-  std::error_code error;
-  std::vector<std::pair<std::string, fs::path>> files;
-  for (fs::recursive_directory_iterator it(dir, error), end; !error && it != end; it.increment(error))
-    if (it->is_regular_file())
-      files.emplace_back(it->path().lexically_relative(dir).generic_string(), it->path());
-  if (error) throw DataError("cannot list the folder " + quoted(dir) + ": " + error.message());
-  std::sort(files.begin(), files.end());
-
-  Hasher hasher;
-  for (const auto& [name, path] : files) {
-    // The name and size delimit each file, so moving bytes between files changes the hash.
-    hasher.update(name.c_str(), name.size() + 1);
-    std::uint64_t size = fs::file_size(path, error);
-    if (error) throw DataError("cannot read " + quoted(path) + ": " + error.message());
-    hasher.update(&size, sizeof size);
-    if (hash_file_contents(hasher, path) != size)
-      throw DataError(quoted(path) + " changed while its folder was being fingerprinted");
-  }
-  return hasher.hex();
-}
 
 // --- ShardWriter ---
 

@@ -12,6 +12,8 @@
 //
 // Splits are "train" and "valid". A document never spans two shards.
 
+#include "io/checksum.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -86,13 +88,6 @@ void write_dataset_info(const std::filesystem::path& dir, const DatasetInfo& inf
 /// Reads <dir>/dataset.json. Throws DataError naming the file and the missing or malformed
 /// field, or the unsupported version.
 DatasetInfo read_dataset_info(const std::filesystem::path& dir);
-
-/// XXH3-128 of a file's bytes as 32 hex digits. Throws DataError naming the file.
-std::string checksum_file(const std::filesystem::path& file);
-/// The same checksum over bytes in memory (a memory-mapped shard).
-std::string checksum_bytes(const void* data, std::size_t size);
-/// XXH3-128 over every regular file below `dir` (relative names and contents, sorted by name).
-std::string fingerprint_folder(const std::filesystem::path& dir);
 
 /// Appends documents to the shards of one split, computing the checksums while writing.
 class ShardWriter {

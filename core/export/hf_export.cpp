@@ -2,7 +2,7 @@
 #include "export/hf_export.h"
 
 #include "checkpoint/safetensors.h"
-#include "data/durable_file.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 #include <anvil/hf_export.h>

@@ -1,6 +1,6 @@
 #include "plan/memory_plan.h"
 
-#include "cli/table.h"
+#include "metrics/table.h"
 
 #include <fmt/format.h>
 

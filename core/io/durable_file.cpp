@@ -1,4 +1,4 @@
-#include "data/durable_file.h"
+#include "io/durable_file.h"
 
 #include <anvil/errors.h>
 

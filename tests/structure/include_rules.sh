@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The module boundaries that includes must respect (docs/architecture.md): a plugin and the SDK
+# see only the SDK's headers (<anvil/...>) and their own folder's; nothing in the core below the
+# commands includes a command's header. Prints every violation with file:line; exit 1 if any.
+# usage: include_rules.sh <source dir>
+set -euo pipefail
+root=${1:?usage: include_rules.sh <source dir>}
+cd "$root"
+core_modules='cli|data|train|manifest|plugin|checkpoint|export|host|log|metrics|plan'
+status=0
+report() { # <rule> <grep output>
+  if [ -n "$2" ]; then
+    printf '%s\n%s\n' "$1" "$2"
+    status=1
+  fi
+}
+report "plugins and the SDK must not include core headers:" \
+  "$(grep -rnE "#include \"($core_modules)/" plugins sdk examples --include='*.cpp' --include='*.h' || true)"
+report "plugins must not include files of other folders (\"../x.h\", \"dir/x.h\"):" \
+  "$(grep -rnE '#include "[^"]*/' plugins --include='*.cpp' --include='*.h' || true)"
+report "nothing below core/cli may include core/cli headers:" \
+  "$(grep -rnE '#include "cli/' core --include='*.cpp' --include='*.h' | grep -v '^core/cli/' || true)"
+exit $status
