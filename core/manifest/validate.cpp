@@ -184,6 +184,7 @@ class Validator {
       std::string hint = available_hint(kind.kind, names);
       if (const std::string match = closest_match(plugin_name, names); !match.empty())
         hint = "did you mean '" + match + "'? " + hint;
+      if (const std::string searched = catalog_.search_summary(); !searched.empty()) hint += "; " + searched;
       Diagnostic diagnostic;
       diagnostic.key = key_path + ".plugin";
       diagnostic.message = "unknown " + kind_name + " plugin '" + plugin_name + "'";

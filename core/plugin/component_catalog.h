@@ -18,6 +18,9 @@ class ComponentCatalog {
   virtual const ComponentSpec* find_spec(ComponentKind kind, std::string_view name) const = 0;
   /// Names of all registered components of `kind`, sorted.
   virtual std::vector<std::string> names(ComponentKind kind) const = 0;
+  /// Where components were looked for, and which libraries failed to load, for the message
+  /// about a component that is not there; "" when there is nothing to say.
+  virtual std::string search_summary() const { return {}; }
 };
 
 }  // namespace anvil::core

@@ -207,6 +207,7 @@ void PluginHost::load(const fs::path& library) {
 }
 
 void PluginHost::discover(const std::vector<fs::path>& search_path) {
+  searched_.insert(searched_.end(), search_path.begin(), search_path.end());
   const auto try_load = [this](const fs::path& file) {
     try {
       if (find_record(libraries_, file)) return;  // seen earlier in the search path
@@ -259,11 +260,23 @@ std::vector<std::string> PluginHost::names(ComponentKind kind) const {
   return found;
 }
 
+std::string PluginHost::search_summary() const {
+  std::string searched;
+  for (const fs::path& folder : searched_) searched += (searched.empty() ? "" : ", ") + folder.string();
+  std::string text = "searched: " + (searched.empty() ? std::string("nothing") : searched);
+  std::string failed;
+  for (const LibraryRecord& library : libraries_)
+    if (library.status == LibraryRecord::Status::rejected)
+      failed += (failed.empty() ? "" : "; ") + library.path.filename().string() + " (" + library.reason + ")";
+  if (!failed.empty()) text += "; failed to load: " + failed;
+  return text;
+}
+
 std::shared_ptr<Component> PluginHost::create_component(ComponentKind kind, std::string_view name,
                                                         const Options& options,
                                                         const RunContext& context) const {
   const ComponentEntry* entry = find(kind, name);
-  if (!entry) throw plugin_errors::unknown_component(kind, name, names(kind));
+  if (!entry) throw plugin_errors::unknown_component(kind, name, names(kind), search_summary());
 
   // Problems the factory recorded explain its failure better than whatever it threw after.
   Diagnostics& diagnostics = options.diagnostics();

@@ -90,6 +90,8 @@ class PluginHost final : public ComponentCatalog {
   const ComponentSpec* find_spec(ComponentKind kind, std::string_view name) const override;
   /// Names of all components of `kind`, sorted (for "did you mean" and error messages).
   std::vector<std::string> names(ComponentKind kind) const override;
+  /// "searched: A, B; failed to load: x.so (why)" from the last discover() and load() calls.
+  std::string search_summary() const override;
 
   /// Creates component `name` of interface T with `options` (already validated against its
   /// schema). Exceptions from the factory are rethrown as PluginError naming the component
@@ -110,6 +112,7 @@ class PluginHost final : public ComponentCatalog {
  private:
   class Registrar;  // the Registry implementation handed to one library's register function
   std::vector<LibraryRecord> libraries_;
+  std::vector<std::filesystem::path> searched_;  // discover()'s search path
   std::vector<ComponentEntry> entries_;
   std::vector<std::shared_ptr<PluginLibrary>> loaded_;  // never unloaded before the host dies
 };

@@ -212,7 +212,7 @@ PluginError load_failed(const fs::path& path, std::string_view reason) {
 }
 
 PluginError unknown_component(ComponentKind kind, std::string_view name,
-                              const std::vector<std::string>& available) {
+                              const std::vector<std::string>& available, const std::string& searched) {
   std::string message = fmt::format("no {} named '{}' is registered", to_string(kind), name);
   if (available.empty()) {
     message += fmt::format("; no loaded plugin provides a {}", to_string(kind));
@@ -221,6 +221,7 @@ PluginError unknown_component(ComponentKind kind, std::string_view name,
     if (!suggestion.empty()) message += fmt::format(" (did you mean '{}'?)", suggestion);
     message += "; available: " + join(available);
   }
+  if (!searched.empty()) message += " (" + searched + ")";
   return PluginError(std::string(name), message,
                      "check the name, or add the folder of the plugin that provides it to the "
                      "manifest's [plugins] paths or to $ANVIL_PLUGIN_PATH; `anvil plugins list` "

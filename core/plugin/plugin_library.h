@@ -122,7 +122,7 @@ PluginError load_failed(const std::filesystem::path& path, std::string_view reas
 
 // Creating components (PluginHost::create_component).
 PluginError unknown_component(ComponentKind kind, std::string_view name,
-                              const std::vector<std::string>& available);
+                              const std::vector<std::string>& available, const std::string& searched = {});
 PluginError component_failed(ComponentKind kind, std::string_view name,
                              const std::filesystem::path& path, std::string_view reason);
 

@@ -1,5 +1,7 @@
 #include "plugin/plugin_host.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string_view>
@@ -41,14 +43,20 @@ std::vector<fs::path> plugin_search_path(const std::vector<fs::path>& manifest_p
     const std::vector<fs::path> from_environment = split_path_list(environment);
     candidates.insert(candidates.end(), from_environment.begin(), from_environment.end());
   }
+  const std::size_t given = candidates.size();  // entries a user wrote, before the install folder
   candidates.push_back(installed_plugin_dir());
 
   std::vector<fs::path> search_path;
-  for (const fs::path& candidate : candidates) {
+  for (std::size_t i = 0; i < candidates.size(); ++i) {
+    const fs::path& candidate = candidates[i];
     if (candidate.empty()) continue;
     std::error_code error;
     const fs::path resolved = fs::canonical(candidate, error);  // fails for missing paths
-    if (error) continue;
+    if (error) {
+      // A typo in --plugin-path, [plugins] paths or $ANVIL_PLUGIN_PATH should not go unnoticed.
+      if (i < given) spdlog::warn("plugin path '{}' does not exist; skipped", candidate.string());
+      continue;
+    }
     if (std::find(search_path.begin(), search_path.end(), resolved) == search_path.end())
       search_path.push_back(resolved);
   }

@@ -299,3 +299,15 @@ TEST_CASE("bpe: train from flags, round-trip text, and encode with GPT-2's files
   CHECK(too_small.exit_code == 2);
   CHECK_THAT(too_small.err, Contains("tokenizer.vocab_size: must be >= 257 (got 100)"));
 }
+
+TEST_CASE("an unknown plugin's error says where plugins were looked for and what failed to load", "[e2e]") {
+  const auto r = run_anvil("check " + kConfigs + "/tiny-bigram.toml --set 'optimizer.plugin=\"adamx\"'"
+                           " --plugin-path /nonexistent/anvil-plugins --plugin-path " + ANVIL_FIXTURE_PLUGIN_DIR);
+  CHECK(r.exit_code == 2);
+  // A search path entry that does not exist is a warning, not silence.
+  CHECK_THAT(r.err, Contains("plugin path '/nonexistent/anvil-plugins' does not exist; skipped"));
+  CHECK_THAT(r.err, Contains("unknown optimizer plugin 'adamx'"));
+  CHECK_THAT(r.err, Contains("; searched: " + std::string(ANVIL_FIXTURE_PLUGIN_DIR)));
+  CHECK_THAT(r.err, Contains("failed to load: "));
+  CHECK_THAT(r.err, Contains("fixture-wrong-abi.so (plugin '"));
+}
