@@ -1,10 +1,11 @@
 // The char tokenizer (see char_tokenizer.h for the id layout and the file format).
 #include "char_tokenizer.h"
 
-#include "mini_json.h"
 
 #include <anvil/errors.h>
 #include <anvil/toml_text.h>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <fstream>
@@ -14,6 +15,50 @@
 #include <system_error>
 
 namespace anvil::builtin {
+
+namespace {
+
+// "number", "string", ... as JSON names them ("number" for integers and floats alike).
+std::string json_type_name(const nlohmann::json& value) {
+  return value.is_number() ? "number" : value.type_name();
+}
+
+// Parses a whole tokenizer.json. Syntax errors are DataErrors "<source>:<line>:<column>: ...";
+// a key repeated in one object is one too (nlohmann would keep the last silently).
+nlohmann::json parse_json(const std::string& text, const std::string& source) {
+  std::vector<std::vector<std::string>> keys;  // of each object being parsed
+  const auto check_keys = [&](int, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    if (event == nlohmann::json::parse_event_t::object_start) keys.emplace_back();
+    if (event == nlohmann::json::parse_event_t::object_end) keys.pop_back();
+    if (event == nlohmann::json::parse_event_t::key) {
+      const std::string& key = parsed.get_ref<const std::string&>();
+      if (std::find(keys.back().begin(), keys.back().end(), key) != keys.back().end())
+        throw DataError(source + ": duplicate key \"" + key + "\" in an object");
+      keys.back().push_back(key);
+    }
+    return true;
+  };
+  try {
+    return nlohmann::json::parse(text, check_keys);
+  } catch (const nlohmann::json::parse_error& error) {
+    // The position of the last character read, 1-based, as line and column.
+    const std::size_t end = std::min<std::size_t>(error.byte, text.size() + 1);
+    std::size_t line = 1, column = end;
+    for (std::size_t i = 0; i + 1 < end; ++i)
+      if (text[i] == '\n') {
+        ++line;
+        column = end - i - 1;
+      }
+    std::string message = error.what();
+    const std::size_t detail = message.find("syntax error");
+    message = detail == std::string::npos ? message : message.substr(detail);
+    if (message.find("expected end of input") != std::string::npos)
+      message = "unexpected text after the JSON value";
+    throw DataError(source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message);
+  }
+}
+
+}  // namespace
 
 std::string_view to_string(CharMode mode) {
   return mode == CharMode::bytes ? "bytes" : "codepoints";
@@ -244,57 +289,56 @@ void CharTokenizer::load(const std::filesystem::path& dir) {
                     "the directory must contain a tokenizer.json written by the char tokenizer");
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 
-  const json::Value root = json::parse(text, source);
+  const nlohmann::json root = parse_json(text, source);
   const auto field_error = [&](const std::string& field, const std::string& message) {
     return DataError(source + ": field \"" + field + "\": " + message);
   };
-  if (root.type != json::Value::Type::object)
+  if (!root.is_object())
     throw DataError(source + ": expected a JSON object at the top level, found " +
-                    std::string(json::type_name(root.type)));
-  const auto require = [&](const char* field, json::Value::Type type) -> const json::Value& {
-    const json::Value* v = root.find(field);
-    if (!v) throw field_error(field, "missing");
-    if (v->type != type)
-      throw field_error(field, "expected " + std::string(json::type_name(type)) + ", found " +
-                                   std::string(json::type_name(v->type)));
-    return *v;
+                    json_type_name(root));
+  const auto require = [&](const char* field, nlohmann::json::value_t type) -> const nlohmann::json& {
+    const auto found = root.find(field);
+    if (found == root.end()) throw field_error(field, "missing");
+    if (found->type() != type)
+      throw field_error(field, "expected " + std::string(nlohmann::json(type).type_name()) + ", found " +
+                                   json_type_name(*found));
+    return *found;
   };
 
-  const json::Value& type = require("type", json::Value::Type::string);
-  if (type.string != "char")
-    throw field_error("type", "expected \"char\", found \"" + type.string + "\"");
+  const std::string& type = require("type", nlohmann::json::value_t::string).get_ref<const std::string&>();
+  if (type != "char") throw field_error("type", "expected \"char\", found \"" + type + "\"");
 
-  const json::Value& mode_value = require("mode", json::Value::Type::string);
-  const auto mode = parse_char_mode(mode_value.string);
+  const std::string& mode_text = require("mode", nlohmann::json::value_t::string).get_ref<const std::string&>();
+  const auto mode = parse_char_mode(mode_text);
   if (!mode)
-    throw field_error("mode",
-                      "expected \"bytes\" or \"codepoints\", found \"" + mode_value.string + "\"");
+    throw field_error("mode", "expected \"bytes\" or \"codepoints\", found \"" + mode_text + "\"");
 
   std::vector<std::string> specials;
-  const json::Value& specials_value = require("special_tokens", json::Value::Type::array);
-  for (std::size_t i = 0; i < specials_value.array.size(); ++i) {
-    const json::Value& s = specials_value.array[i];
-    if (s.type != json::Value::Type::string)
+  const nlohmann::json& specials_value = require("special_tokens", nlohmann::json::value_t::array);
+  for (std::size_t i = 0; i < specials_value.size(); ++i) {
+    const nlohmann::json& special = specials_value[i];
+    if (!special.is_string())
       throw field_error("special_tokens[" + std::to_string(i) + "]",
-                        "expected string, found " + std::string(json::type_name(s.type)));
-    specials.push_back(s.string);
+                        "expected string, found " + json_type_name(special));
+    specials.push_back(special.get<std::string>());
   }
   if (const std::string problem = anvil::special_tokens_problem(specials); !problem.empty())
     throw field_error("special_tokens", problem);
 
   std::vector<char32_t> codepoints;
-  const json::Value& cps = require("codepoints", json::Value::Type::array);
-  for (std::size_t i = 0; i < cps.array.size(); ++i) {
-    const json::Value& v = cps.array[i];
+  const nlohmann::json& cps = require("codepoints", nlohmann::json::value_t::array);
+  for (std::size_t i = 0; i < cps.size(); ++i) {
+    const nlohmann::json& value = cps[i];
     const std::string field = "codepoints[" + std::to_string(i) + "]";
-    if (v.type != json::Value::Type::number || !v.is_integer)
-      throw field_error(field, "expected an integer code point");
-    if (v.integer < 0 || v.integer > 0x10FFFF || (v.integer >= 0xD800 && v.integer <= 0xDFFF))
-      throw field_error(field, std::to_string(v.integer) + " is not a Unicode scalar value");
-    const auto cp = static_cast<char32_t>(v.integer);
-    if (!codepoints.empty() && cp <= codepoints.back())
+    if (!value.is_number_integer()) throw field_error(field, "expected an integer code point");
+    const std::int64_t cp = value.is_number_unsigned() && value.get<std::uint64_t>() > 0x7FFFFFFF
+                                ? std::int64_t{0x7FFFFFFF}
+                                : value.get<std::int64_t>();
+    if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      throw field_error(field, std::to_string(cp) + " is not a Unicode scalar value");
+    if (!codepoints.empty() && static_cast<char32_t>(cp) <= codepoints.back())
       throw field_error(field, "code points must be strictly ascending");
-    codepoints.push_back(cp);
+    codepoints.push_back(static_cast<char32_t>(cp));
   }
   if (*mode == CharMode::bytes && !codepoints.empty())
     throw field_error("codepoints", "must be empty in bytes mode");

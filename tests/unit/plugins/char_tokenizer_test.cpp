@@ -276,7 +276,7 @@ TEST_CASE("char load of a malformed tokenizer.json names the file and the field"
   }
   SECTION("syntax error, with line and column") {
     CHECK_THAT(load_with("{\n  \"type\": \"char\",\n  \"mode\" \"bytes\"\n}"),
-               Catch::Contains(file + ":3:10:") && Catch::Contains("expected ':'"));
+               Catch::Contains(file + ":3:16:") && Catch::Contains("expected ':'"));
     CHECK_THAT(load_with("{\"type\": \"char\""), Catch::Contains(file + ":1:16:"));
     CHECK_THAT(load_with("{\"type\": \"char\", \"type\": \"char\"}"),
                Catch::Contains("duplicate key"));
