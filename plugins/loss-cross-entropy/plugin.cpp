@@ -1,38 +1,37 @@
 // Registration of the "cross-entropy" loss: its options and the factory that reads them.
 #include "cross_entropy_loss.h"
 
+#include <anvil/option_binding.h>
 #include <anvil/plugin.h>
 
 namespace {
 
-anvil::OptionSchema cross_entropy_schema() {
-  anvil::OptionSchema schema;
-  schema.add("ignore_index", std::int64_t{-100}, "target value of positions left out of the loss");
-  schema
-      .add("label_smoothing", 0.0,
-           "share of the target probability spread evenly over the vocabulary")
-      .range(0.0, 1.0);
-  schema
-      .add("z_loss", 0.0,
-           "weight of the z-loss, mean(logsumexp(logits)^2), that keeps logits small (0 = off)")
-      .min(0.0);
-  return schema;
-}
+using anvil::builtin::CrossEntropyOptions;
 
-std::unique_ptr<anvil::builtin::CrossEntropyLoss> make_cross_entropy(const anvil::Options& options,
-                                                                     const anvil::RunContext&) {
-  anvil::builtin::CrossEntropyOptions o;
-  o.ignore_index = options.get<std::int64_t>("ignore_index");
-  o.label_smoothing = options.get<double>("label_smoothing");
-  o.z_loss = options.get<double>("z_loss");
-  options.diagnostics().throw_if_any();
-  return std::make_unique<anvil::builtin::CrossEntropyLoss>(o);
+anvil::OptionBinding<CrossEntropyOptions> cross_entropy_options() {
+  anvil::OptionBinding<CrossEntropyOptions> binding;
+  binding.bind("ignore_index", &CrossEntropyOptions::ignore_index,
+               "target value of positions left out of the loss");
+  binding
+      .bind("label_smoothing", &CrossEntropyOptions::label_smoothing,
+            "share of the target probability spread evenly over the vocabulary")
+      .range(0.0, 1.0);
+  binding
+      .bind("z_loss", &CrossEntropyOptions::z_loss,
+            "weight of the z-loss, mean(logsumexp(logits)^2), that keeps logits small (0 = off)")
+      .min(0.0);
+  return binding;
 }
 
 void register_components(anvil::Registry& registry) {
+  const auto binding = cross_entropy_options();
   registry.add<anvil::Loss>("cross-entropy",
                             "Next-token cross-entropy with label smoothing and z-loss",
-                            cross_entropy_schema(), make_cross_entropy);
+                            binding.schema(), [binding](const anvil::Options& options, const anvil::RunContext&) {
+                              const CrossEntropyOptions o = binding.read(options);
+                              options.diagnostics().throw_if_any();
+                              return std::make_unique<anvil::builtin::CrossEntropyLoss>(o);
+                            });
 }
 
 }  // namespace

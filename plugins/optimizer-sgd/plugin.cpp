@@ -1,32 +1,33 @@
 // Registration of the "sgd" optimizer: its options and the factory that reads them.
 #include "sgd_optimizer.h"
 
+#include <anvil/option_binding.h>
 #include <anvil/plugin.h>
 
 namespace {
 
-anvil::OptionSchema sgd_schema() {
-  anvil::OptionSchema schema;
-  schema.add("lr", 0.01, "base learning rate (> 0); the schedule scales it each step").min(0.0);
-  schema.add("momentum", 0.0, "momentum factor (0 disables momentum)").range(0.0, 1.0);
-  schema.add("dampening", 0.0, "dampening of the momentum: buf = momentum*buf + (1-dampening)*grad")
+using anvil::builtin::SgdOptions;
+
+anvil::OptionBinding<SgdOptions> sgd_options() {
+  anvil::OptionBinding<SgdOptions> binding;
+  binding.bind("lr", &SgdOptions::lr, "base learning rate (> 0); the schedule scales it each step").min(0.0);
+  binding.bind("momentum", &SgdOptions::momentum, "momentum factor (0 disables momentum)").range(0.0, 1.0);
+  binding
+      .bind("dampening", &SgdOptions::dampening,
+            "dampening of the momentum: buf = momentum*buf + (1-dampening)*grad")
       .range(0.0, 1.0);
-  schema.add("nesterov", false, "use Nesterov momentum (needs momentum > 0 and dampening = 0)");
-  schema
-      .add("weight_decay", 0.0,
-           "L2 penalty added to the gradient, for parameter groups that set no weight decay")
+  binding.bind("nesterov", &SgdOptions::nesterov, "use Nesterov momentum (needs momentum > 0 and dampening = 0)");
+  binding
+      .bind("weight_decay", &SgdOptions::weight_decay,
+            "L2 penalty added to the gradient, for parameter groups that set no weight decay")
       .min(0.0);
-  return schema;
+  return binding;
 }
 
-std::unique_ptr<anvil::builtin::SgdOptimizer> make_sgd(const anvil::Options& options,
-                                                       const anvil::RunContext&) {
-  anvil::builtin::SgdOptions o;
-  o.lr = anvil::GroupedOptimizer::read_lr(options);
-  o.momentum = options.get<double>("momentum");
-  o.dampening = options.get<double>("dampening");
-  o.nesterov = options.get<bool>("nesterov");
-  o.weight_decay = options.get<double>("weight_decay");
+std::unique_ptr<anvil::builtin::SgdOptimizer> make_sgd(const anvil::OptionBinding<SgdOptions>& binding,
+                                                       const anvil::Options& options) {
+  SgdOptions o = binding.read(options);
+  o.lr = anvil::GroupedOptimizer::read_lr(options);  // also refuses lr = 0
   // The check the schema cannot express.
   if (o.nesterov && !(o.momentum > 0 && o.dampening == 0))
     options.error("nesterov", "needs momentum > 0 and dampening = 0",
@@ -36,9 +37,10 @@ std::unique_ptr<anvil::builtin::SgdOptimizer> make_sgd(const anvil::Options& opt
 }
 
 void register_components(anvil::Registry& registry) {
+  const auto binding = sgd_options();
   registry.add<anvil::Optimizer>(
-      "sgd", "SGD with momentum, Nesterov and L2 weight decay (torch.optim.SGD)", sgd_schema(),
-      make_sgd);
+      "sgd", "SGD with momentum, Nesterov and L2 weight decay (torch.optim.SGD)", binding.schema(),
+      [binding](const anvil::Options& options, const anvil::RunContext&) { return make_sgd(binding, options); });
 }
 
 }  // namespace

@@ -1,0 +1,73 @@
+#pragma once
+/// @file option_binding.h
+/// Options declared once. Each manifest key is bound to a member of the component's options
+/// struct: the member's type is the option's type, its initial value the default, and the same
+/// binding reads the validated table back into a struct. The key is written in one place,
+/// instead of once in the schema and again in the factory.
+///
+/// @code
+///   struct SgdOptions { double lr = 0.01; double momentum = 0.0; bool nesterov = false; };
+///
+///   anvil::OptionBinding<SgdOptions> sgd_options() {
+///     anvil::OptionBinding<SgdOptions> binding;
+///     binding.bind("lr", &SgdOptions::lr, "base learning rate").min(0.0);
+///     binding.bind("momentum", &SgdOptions::momentum, "momentum factor").range(0.0, 1.0);
+///     binding.bind("nesterov", &SgdOptions::nesterov, "use Nesterov momentum");
+///     return binding;
+///   }
+///
+///   const auto binding = sgd_options();
+///   registry.add<anvil::Optimizer>("sgd", "...", binding.schema(),
+///       [binding](const anvil::Options& options, const anvil::RunContext&) {
+///         return std::make_unique<Sgd>(binding.read(options));
+///       });
+/// @endcode
+///
+/// Header-only: the schema handed to the registry is an ordinary OptionSchema, so binding adds
+/// nothing to the plugin ABI.
+
+#include <anvil/options.h>
+
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace anvil {
+
+/// The options of one component, bound to the members of `Struct` (default-constructible; its
+/// default member values are the options' defaults).
+template <class Struct>
+class OptionBinding {
+ public:
+  /// Declares option `key` of the member's type (bool, int, std::int64_t, double, std::string,
+  /// or std::vector of std::int64_t, double or std::string) with the member's initial value as
+  /// its default. Returns the spec for ranges and choices: .min(), .range(), .one_of().
+  template <class T>
+  OptionSpec& bind(std::string key, T Struct::*member, std::string doc) {
+    readers_.push_back([key, member](const Options& options, Struct& out) {
+      out.*member = options.template get<T>(key);
+    });
+    return schema_.add(std::move(key), Struct{}.*member, std::move(doc));
+  }
+
+  /// The schema: every bound option, plus any added to it directly (keys a factory reads by
+  /// hand, such as a pair of numbers kept in a std::array).
+  const OptionSchema& schema() const noexcept { return schema_; }
+  OptionSchema& schema() noexcept { return schema_; }
+
+  /// Every bound member, read from `options` (validated against schema()). A problem is
+  /// recorded in options.diagnostics() and leaves the member value-initialised, as
+  /// Options::get does.
+  Struct read(const Options& options) const {
+    Struct out;
+    for (const auto& reader : readers_) reader(options, out);
+    return out;
+  }
+
+ private:
+  OptionSchema schema_;
+  std::vector<std::function<void(const Options&, Struct&)>> readers_;
+};
+
+}  // namespace anvil
