@@ -263,12 +263,12 @@ std::vector<std::string> PluginHost::names(ComponentKind kind) const {
 std::string PluginHost::search_summary() const {
   std::string searched;
   for (const fs::path& folder : searched_) searched += (searched.empty() ? "" : ", ") + folder.string();
-  std::string text = "searched: " + (searched.empty() ? std::string("nothing") : searched);
   std::string failed;
   for (const LibraryRecord& library : libraries_)
     if (library.status == LibraryRecord::Status::rejected)
       failed += (failed.empty() ? "" : "; ") + library.path.filename().string() + " (" + library.reason + ")";
-  if (!failed.empty()) text += "; failed to load: " + failed;
+  std::string text = searched.empty() ? "" : "searched: " + searched;
+  if (!failed.empty()) text += std::string(text.empty() ? "" : "; ") + "failed to load: " + failed;
   return text;
 }
 

@@ -90,7 +90,8 @@ class PluginHost final : public ComponentCatalog {
   const ComponentSpec* find_spec(ComponentKind kind, std::string_view name) const override;
   /// Names of all components of `kind`, sorted (for "did you mean" and error messages).
   std::vector<std::string> names(ComponentKind kind) const override;
-  /// "searched: A, B; failed to load: x.so (why)" from the last discover() and load() calls.
+  /// "searched: A, B; failed to load: x.so (why)" from the discover() and load() calls so far
+  /// ("" when neither searched a folder nor met a library that failed).
   std::string search_summary() const override;
 
   /// Creates component `name` of interface T with `options` (already validated against its

@@ -9,27 +9,19 @@
 
 namespace {
 
-anvil::OptionSchema dense_schema() {
-  anvil::OptionSchema schema;
-  anvil::builtin::add_dense_schema(schema);
-  anvil::builtin::add_latent_attention_schema(schema);
-  return schema;
-}
-
-// The options as the factory and the footprint read them; inconsistent ones are reported.
-anvil::builtin::DenseOptions read_options(const anvil::Options& options, const anvil::RunContext& context) {
-  anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(options, context);
-  anvil::builtin::read_latent_attention_options(options, o);
-  anvil::builtin::report_problems(options, anvil::builtin::dense_option_problems(o));
-  options.diagnostics().throw_if_any();
-  return o;
-}
-
 void register_components(anvil::Registry& registry) {
+  const auto binding = anvil::builtin::dense_binding();
+  // The options as the factory and the footprint read them; inconsistent ones are reported.
+  const auto read_options = [binding](const anvil::Options& options, const anvil::RunContext& context) {
+    const anvil::builtin::DenseOptions o = anvil::builtin::read_dense_options(binding, options, context);
+    anvil::builtin::report_problems(options, anvil::builtin::dense_option_problems(o));
+    options.diagnostics().throw_if_any();
+    return o;
+  };
   anvil::builtin::register_architecture(
       registry, "dense",
       "Llama-style decoder: RMSNorm, rotary positions, grouped-query attention, SwiGLU MLP",
-      dense_schema(), read_options, anvil::builtin::make_dense_model, anvil::builtin::dense_footprint);
+      binding.schema(), read_options, anvil::builtin::make_dense_model, anvil::builtin::dense_footprint);
 }
 
 }  // namespace

@@ -11,6 +11,8 @@
 
 namespace anvil {
 
+OptionSpec& OptionSchema::add(OptionSpec spec) { return insert(std::move(spec)); }
+
 OptionSpec& OptionSchema::insert(OptionSpec spec) {
   ANVIL_CHECK(!spec.key().empty(), "an option needs a non-empty key");
   ANVIL_CHECK(find(spec.key()) == nullptr, "option '", spec.key(), "' is declared twice");

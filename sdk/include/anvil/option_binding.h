@@ -40,6 +40,9 @@ namespace anvil {
 template <class Struct>
 class OptionBinding {
  public:
+  /// Options whose defaults are the members of `defaults` (the struct's own by default).
+  explicit OptionBinding(Struct defaults = Struct{}) : defaults_(std::move(defaults)) {}
+
   /// Declares option `key` of the member's type (bool, int, std::int64_t, double, std::string,
   /// or std::vector of std::int64_t, double or std::string) with the member's initial value as
   /// its default. Returns the spec for ranges and choices: .min(), .range(), .one_of().
@@ -48,7 +51,15 @@ class OptionBinding {
     readers_.push_back([key, member](const Options& options, Struct& out) {
       out.*member = options.template get<T>(key);
     });
-    return schema_.add(std::move(key), Struct{}.*member, std::move(doc));
+    return schema_.add(std::move(key), defaults_.*member, std::move(doc));
+  }
+
+  /// Declares every option of `inner` too, read into the member `part` (options shared by a
+  /// family of components, such as a decoder's widths inside a larger model's options).
+  template <class Inner>
+  void include(const OptionBinding<Inner>& inner, Inner Struct::*part) {
+    for (const OptionSpec& spec : inner.schema().specs()) schema_.add(spec);
+    readers_.push_back([inner, part](const Options& options, Struct& out) { out.*part = inner.read(options); });
   }
 
   /// The schema: every bound option, plus any added to it directly (keys a factory reads by
@@ -60,12 +71,13 @@ class OptionBinding {
   /// recorded in options.diagnostics() and leaves the member value-initialised, as
   /// Options::get does.
   Struct read(const Options& options) const {
-    Struct out;
+    Struct out = defaults_;
     for (const auto& reader : readers_) reader(options, out);
     return out;
   }
 
  private:
+  Struct defaults_;
   OptionSchema schema_;
   std::vector<std::function<void(const Options&, Struct&)>> readers_;
 };

@@ -122,6 +122,9 @@ class ANVIL_SDK_API OptionSchema {
   /// Declares an option without a default (optional and absent unless the user sets it;
   /// call .required() on the result to make it mandatory).
   OptionSpec& add(std::string key, OptionType type, std::string doc);
+  /// Adds a spec made elsewhere (another schema's, e.g. shared keys of a family of components).
+  /// Throws anvil::Error when its key is declared already.
+  OptionSpec& add(OptionSpec spec);
 
   /// Every declared option, in declaration order.
   const std::vector<OptionSpec>& specs() const noexcept { return specs_; }
