@@ -299,6 +299,7 @@ int run_train_command(const std::vector<std::string>& argv) {
   std::optional<LoadedCheckpoint> checkpoint;
   if (const std::optional<fs::path> from = resume_point(args, named_checkpoint, config)) {
     checkpoint = read_verified_checkpoint(*from);
+    check_checkpoint_data_format(*checkpoint);
     check_resume_manifest(*checkpoint, manifest);
     // Decided before anything is prepared, measured or recorded.
     if (checkpoint->state.step >= config.steps) {

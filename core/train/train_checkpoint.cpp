@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/version.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -128,6 +129,19 @@ CheckpointSnapshot take_snapshot(const CheckpointSources& sources, const TrainPo
   snapshot.rng = generator_states();  // get_state() already returns a copy
   snapshot.tokenizer_dir = sources.tokenizer_dir;
   return snapshot;
+}
+
+void check_checkpoint_data_format(const LoadedCheckpoint& checkpoint) {
+  int major = 0, minor = 0;
+  const std::string& version = checkpoint.state.anvil_version;
+  if (std::sscanf(version.c_str(), "%d.%d", &major, &minor) != 2) return;  // not ours to judge
+  if (major > 0 || minor >= 5) return;
+  throw DataError("cannot resume from " + checkpoint.dir.string() + ": it was written by Anvil " + version +
+                      ", whose datasets (format version 1) encoded special-token text inside documents as "
+                      "special tokens; a dataset prepared now (format 2) keeps it as text, so the run "
+                      "would go on with differently tokenized data",
+                  "start a new run (--restart, or another [run] name); `anvil export` and `anvil "
+                  "generate` still read the checkpoint");
 }
 
 TrainPosition restore_checkpoint(const LoadedCheckpoint& checkpoint, Model& model, Optimizer& optimizer,

@@ -51,6 +51,11 @@ CheckpointSnapshot take_snapshot(const CheckpointSources& sources, const TrainPo
 
 /// Puts a loaded checkpoint back: weights, optimizer state, generators, loader position.
 /// Returns the position to train from.
+/// Throws DataError when `checkpoint` was written by an Anvil before 0.5 (its anvil_version):
+/// those prepared datasets of format version 1, which encoded special-token text inside
+/// documents as special tokens, so the run must not continue on a dataset prepared now.
+void check_checkpoint_data_format(const LoadedCheckpoint& checkpoint);
+
 TrainPosition restore_checkpoint(const LoadedCheckpoint& checkpoint, Model& model,
                                  Optimizer& optimizer, TrainLoader& loader);
 

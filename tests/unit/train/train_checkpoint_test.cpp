@@ -51,3 +51,16 @@ TEST_CASE("generator states restore the random stream", "[train][checkpoint]") {
   restore_generator_states(states, "rng.safetensors");
   CHECK(at::equal(at::rand({5}), expected));
 }
+
+TEST_CASE("a checkpoint written before dataset format 2 is not resumed on today's data", "[train][checkpoint]") {
+  LoadedCheckpoint checkpoint;
+  checkpoint.dir = "runs/x/checkpoints/step-00000100";
+  checkpoint.state.anvil_version = "0.4.0";
+  CHECK_THROWS_WITH(check_checkpoint_data_format(checkpoint),
+                    Contains("cannot resume from runs/x/checkpoints/step-00000100: it was written by Anvil "
+                             "0.4.0, whose datasets (format version 1) encoded special-token text"));
+  checkpoint.state.anvil_version = "0.5.0";
+  CHECK_NOTHROW(check_checkpoint_data_format(checkpoint));
+  checkpoint.state.anvil_version = "1.0.0";
+  CHECK_NOTHROW(check_checkpoint_data_format(checkpoint));
+}
