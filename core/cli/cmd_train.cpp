@@ -93,10 +93,15 @@ std::optional<fs::path> resume_point(const TrainArgs& args, const std::optional<
                   "start over with --restart (deletes them), or choose another [run] name");
 }
 
-// Refuses a resume whose manifest changes what the run computes; lists the changes it accepts.
-void check_resume_manifest(const LoadedCheckpoint& checkpoint, const Manifest& manifest) {
-  const fs::path saved_path = checkpoint.dir / kManifestFile;
-  const Manifest saved = Manifest::parse(checkpoint.manifest_text, saved_path.string());
+// The manifest saved with a checkpoint.
+Manifest saved_manifest(const LoadedCheckpoint& checkpoint) {
+  return Manifest::parse(checkpoint.manifest_text, (checkpoint.dir / kManifestFile).string());
+}
+
+// Refuses a resume whose manifest (against `saved`, the checkpoint's) changes what the run
+// computes; lists the changes it accepts.
+void check_resume_manifest(const LoadedCheckpoint& checkpoint, const Manifest& saved,
+                           const Manifest& manifest) {
   std::string unsafe, safe;
   for (const ManifestChange& change : diff_manifests(saved.root(), manifest.root())) {
     const std::string line = fmt::format("\n  {}: {} -> {}", change.key, change.before, change.after);
@@ -132,9 +137,8 @@ void check_architecture(const Manifest& manifest, const std::vector<ComponentSec
 // A schedule that decays over training.steps is stretched when a resume raises the steps: a
 // finished cosine run would climb back from its final rate. Say so, with the ways to continue
 // at the rate the run reached.
-void warn_if_schedule_climbs(const LoadedCheckpoint& checkpoint, const Manifest& manifest,
-                             const TrainConfig& config) {
-  const Manifest saved = Manifest::parse(checkpoint.manifest_text, (checkpoint.dir / kManifestFile).string());
+void warn_if_schedule_climbs(const LoadedCheckpoint& checkpoint, const Manifest& saved,
+                             const Manifest& manifest, const TrainConfig& config) {
   const TrainConfig before = read_train_config(saved);
   const std::int64_t step = checkpoint.state.step;
   if (before.steps == config.steps || step == 0) return;
@@ -300,14 +304,15 @@ int run_train_command(const std::vector<std::string>& argv) {
   if (const std::optional<fs::path> from = resume_point(args, named_checkpoint, config)) {
     checkpoint = read_verified_checkpoint(*from);
     check_checkpoint_data_format(*checkpoint);
-    check_resume_manifest(*checkpoint, manifest);
+    const Manifest saved = saved_manifest(*checkpoint);
+    check_resume_manifest(*checkpoint, saved, manifest);
     // Decided before anything is prepared, measured or recorded.
     if (checkpoint->state.step >= config.steps) {
       std::cout << fmt::format("the run is already trained to step {} (training.steps = {}); raise "
                                "training.steps to continue it\n", checkpoint->state.step, config.steps);
       return 0;
     }
-    warn_if_schedule_climbs(*checkpoint, manifest, config);
+    warn_if_schedule_climbs(*checkpoint, saved, manifest, config);
   }
 
   // Data: prepared (and the tokenizer trained) when missing or out of date.
@@ -367,7 +372,7 @@ int run_train_command(const std::vector<std::string>& argv) {
   TrainerParts parts{*run.model, *run.optimizer, objectives.losses, parameters,
                      objectives.evaluators, run.tokenizer.get(), loader,
                      validation ? &*validation : nullptr, bytes_per_token, run.metrics.get(),
-                     objectives.model, objectives.optimizer};
+                     run.identities.model, objectives.optimizer};
   print_header(config, *run.model, env, loader, std::cout);
   std::cout << "metrics: " << run.metrics->path().string() << "\n\n" << std::flush;
 

@@ -46,7 +46,7 @@ Objectives create_components(Run& run, const std::vector<ComponentSection>& sect
     switch (section.kind) {
       case ComponentKind::architecture:
         run.model = create<Model>(run, section, context);
-        objectives.model = run.identities.model = identity_of(*run.host, section);
+        run.identities.model = identity_of(*run.host, section);
         break;
       case ComponentKind::optimizer:
         run.optimizer = create<Optimizer>(run, section, context);

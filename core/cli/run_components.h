@@ -60,7 +60,7 @@ void open_tokenizer_folder(Run& run, const std::filesystem::path& dir);
 struct Objectives {
   std::vector<LossTerm> losses;
   std::vector<EvaluatorTerm> evaluators;
-  ComponentIdentity model{ComponentKind::architecture}, optimizer{ComponentKind::optimizer};
+  ComponentIdentity optimizer{ComponentKind::optimizer};  ///< (the model's: Run::identities)
 };
 
 /// A component, as error messages name it (kind, name, library).

@@ -27,10 +27,7 @@ std::shared_ptr<Tokenizer> make_tokenizer(const PluginHost& host, toml::table& s
                           "available: " + join(host.names(ComponentKind::tokenizer)));
   }
   Diagnostics diagnostics;
-  std::vector<std::string> reserved = {"plugin"};
-  for (const OptionSpec& host_key : host_schema(ComponentKind::tokenizer)->specs())
-    reserved.push_back(host_key.key());
-  spec->options.validate(section, "tokenizer", diagnostics, reserved);
+  spec->options.validate(section, "tokenizer", diagnostics, reserved_keys(ComponentKind::tokenizer));
   diagnostics.throw_if_any();
   Options options(section, "tokenizer", diagnostics);
   RunContext context;
@@ -49,9 +46,9 @@ void write_tokenizer_sidecar(const fs::path& dir, const toml::table& section) {
 }
 
 void check_named_tokens(const Tokenizer& tokenizer, const toml::table& section, const std::string& where) {
-  for (const char* key : {"eos_token", "pad_token", "unk_token"})
-    if (const auto token = section[key].value<std::string>(); token && !tokenizer.token_to_id(*token))
-      throw DataError(where + ": [tokenizer] " + key + " \"" + *token + "\" is not a token of the tokenizer",
+  for (const OptionSpec& host_key : host_schema(ComponentKind::tokenizer)->specs())
+    if (const auto token = section[host_key.key()].value<std::string>(); token && !tokenizer.token_to_id(*token))
+      throw DataError(where + ": [tokenizer] " + host_key.key() + " \"" + *token + "\" is not a token of the tokenizer",
                       "name one of its special tokens, or add it to the tokenizer's special_tokens");
 }
 

@@ -158,16 +158,12 @@ const char* const kJsonLineHint = "each non-blank line of a JSON-lines file must
 // the line had to be made parsable first. The line may be changed.
 std::optional<BadLine> extract_text(std::string& line, const std::string& field, std::string& text,
                                     bool& invalid_utf8) {
-  invalid_utf8 = false;
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(line);
-  } catch (const nlohmann::json::parse_error&) {
-    // Checked only after a failure, so valid lines pay nothing for it.
-    invalid_utf8 = make_parsable(line);
+  nlohmann::json root = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  // Made parsable only after a failure, so valid lines pay nothing for the check.
+  invalid_utf8 = root.is_discarded() && make_parsable(line);
+  if (root.is_discarded()) {
     try {
-      if (!invalid_utf8) throw;
-      root = nlohmann::json::parse(line);
+      root = nlohmann::json::parse(line);  // again, for the parser's own message when it still fails
     } catch (const nlohmann::json::parse_error& error) {
       return BadLine{BadRecord::invalid_json, "invalid JSON: " + without_exception_id(error.what()),
                      kJsonLineHint};

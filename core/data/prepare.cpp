@@ -4,6 +4,7 @@
 
 #include <anvil/errors.h>
 #include <anvil/parallel.h>
+#include <anvil/toml_text.h>
 #include <anvil/version.h>
 
 #include <fmt/format.h>
@@ -214,14 +215,12 @@ std::int32_t eos_id(const Tokenizer& tokenizer, const std::string& eos_token) {
 }
 
 // A document quoted for an error message: its first characters, on one line.
-std::string quote_text(const std::string& text) { return "\"" + text + "\""; }
-
 std::string excerpt(const std::string& text) {
   constexpr std::size_t kMax = 60;
   std::string shown = text.substr(0, kMax);
   for (char& c : shown)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  return "\"" + shown + (text.size() > kMax ? "...\"" : "\"");
+  return quote_string(shown + (text.size() > kMax ? "..." : ""));
 }
 
 // Documents are encoded with special-token text as ordinary text: a corpus that quotes
@@ -241,7 +240,7 @@ std::vector<std::vector<std::int32_t>> encode_documents(const Tokenizer& tokeniz
     for (const std::int32_t id : ids[i])
       for (const auto& [special_id, spelling] : specials)
         if (id == special_id)
-          throw DataError("tokenizer '" + plugin + "' encodes the text " + quote_text(spelling) +
+          throw DataError("tokenizer '" + plugin + "' encodes the text " + quote_string(spelling) +
                               " in the document " + excerpt(texts[i]) +
                               " as its special token " + std::to_string(id) +
                               ", and it has no ordinary encoding (anvil::OrdinaryEncoder, SDK 0.5) to "

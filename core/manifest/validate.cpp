@@ -201,15 +201,13 @@ class Validator {
       return;
     }
 
-    std::vector<std::string> reserved = {"plugin"};
     if (const OptionSchema* host_keys = host_schema(kind.kind)) {
       std::vector<std::string> others;
       for (auto&& [key, value] : table)
         if (!host_keys->find(key.str())) others.emplace_back(key.str());
       host_keys->validate(table, key_path, diagnostics_, others);
-      for (const OptionSpec& spec : host_keys->specs()) reserved.push_back(spec.key());
     }
-    spec->options.validate(table, key_path, diagnostics_, reserved);
+    spec->options.validate(table, key_path, diagnostics_, reserved_keys(kind.kind));
     sections_.push_back(ComponentSection{kind.kind, key_path, plugin_name, &table});
   }
 
@@ -246,6 +244,13 @@ const OptionSchema* host_schema(ComponentKind kind) {
     case ComponentKind::tokenizer: return &tokenizer;
     default: return nullptr;
   }
+}
+
+std::vector<std::string> reserved_keys(ComponentKind kind) {
+  std::vector<std::string> reserved = {"plugin"};
+  if (const OptionSchema* host_keys = host_schema(kind))
+    for (const OptionSpec& spec : host_keys->specs()) reserved.push_back(spec.key());
+  return reserved;
 }
 
 const std::vector<SectionKind>& component_sections() {

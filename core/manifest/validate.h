@@ -37,6 +37,10 @@ const std::vector<SectionKind>& component_sections();
 /// [tokenizer] eos_token, pad_token, unk_token), or nullptr when a kind has none.
 const OptionSchema* host_schema(ComponentKind kind);
 
+/// The keys of a component section its plugin's schema does not see: `plugin` and the host's
+/// keys (host_schema).
+std::vector<std::string> reserved_keys(ComponentKind kind);
+
 /// The core's own sections ([run], [plugins], [training], [data], ...) and their schemas.
 const std::vector<std::pair<std::string, OptionSchema>>& core_sections();
 

@@ -331,11 +331,10 @@ void CharTokenizer::load(const std::filesystem::path& dir) {
     const nlohmann::json& value = cps[i];
     const std::string field = "codepoints[" + std::to_string(i) + "]";
     if (!value.is_number_integer()) throw field_error(field, "expected an integer code point");
-    const std::int64_t cp = value.is_number_unsigned() && value.get<std::uint64_t>() > 0x7FFFFFFF
-                                ? std::int64_t{0x7FFFFFFF}
-                                : value.get<std::int64_t>();
-    if (cp < 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-      throw field_error(field, std::to_string(cp) + " is not a Unicode scalar value");
+    // nlohmann keeps every non-negative integer unsigned: a signed one is negative.
+    const std::uint64_t cp = value.is_number_unsigned() ? value.get<std::uint64_t>() : 0;
+    if (!value.is_number_unsigned() || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+      throw field_error(field, value.dump() + " is not a Unicode scalar value");
     if (!codepoints.empty() && static_cast<char32_t>(cp) <= codepoints.back())
       throw field_error(field, "code points must be strictly ascending");
     codepoints.push_back(static_cast<char32_t>(cp));
