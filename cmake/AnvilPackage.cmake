@@ -1,7 +1,7 @@
 # Installs the SDK as a CMake package: find_package(Anvil) + anvil_add_plugin() out of tree.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS anvil_sdk EXPORT AnvilTargets
+install(TARGETS anvil_sdk anvil_nn EXPORT AnvilTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/sdk/include/anvil DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}

@@ -4,8 +4,8 @@
 // precision, the estimate (activations and weight copies; the plan adds the gradients, which
 // are partly allocated by the time of the peak) and the measured peak above the weights.
 //   memory_bench [--batch B] [--seq-len T]
-#include "dense_footprint.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_footprint.h>
+#include <anvil/nn/decoder/dense_model.h>
 #include "moe_footprint.h"
 #include "moe_model.h"
 #include "support/step_memory.h"
@@ -68,12 +68,12 @@ std::vector<Case> cases(std::int64_t vocab) {
   o.mtp_depth = 1;
   all.push_back(dense_case("dense, mtp 1", o));
   o = small_dense(vocab);
-  o.window = 64;
-  o.global_heads = 1;
+  o.local.window = 64;
+  o.local.global_heads = 1;
   all.push_back(dense_case("hybrid, global head", o));
   o = small_dense(vocab);
-  o.window = 64;
-  o.global_every = 2;
+  o.local.window = 64;
+  o.local.global_every = 2;
   all.push_back(dense_case("hybrid, global every 2", o));
   MoEModelOptions m;
   m.base = small_dense(vocab);

@@ -13,6 +13,7 @@ HostInfo make_host_info() {
   info.abi_version = ANVIL_PLUGIN_ABI_VERSION;
   info.sdk_major = ANVIL_VERSION_MAJOR;
   info.sdk_minor = ANVIL_VERSION_MINOR;
+  info.oldest_sdk_minor = ANVIL_VERSION_OLDEST_MINOR;
   info.sdk_version = ANVIL_VERSION_STRING;
   info.torch_major = TORCH_VERSION_MAJOR;
   info.torch_minor = TORCH_VERSION_MINOR;

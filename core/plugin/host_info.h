@@ -12,6 +12,7 @@ struct HostInfo {
   std::uint32_t abi_version = 0;   ///< ANVIL_PLUGIN_ABI_VERSION
   std::uint32_t sdk_major = 0;     ///< ANVIL_VERSION_MAJOR
   std::uint32_t sdk_minor = 0;     ///< ANVIL_VERSION_MINOR
+  std::uint32_t oldest_sdk_minor = 0;  ///< ANVIL_VERSION_OLDEST_MINOR: older plugins are refused
   std::string sdk_version;         ///< ANVIL_VERSION_STRING, e.g. "0.1.0"
   std::uint32_t torch_major = 0;   ///< TORCH_VERSION_MAJOR
   std::uint32_t torch_minor = 0;   ///< TORCH_VERSION_MINOR

@@ -115,6 +115,16 @@ PluginError sdk_too_new(const fs::path& path, const anvil_plugin_info& info, con
                                  info.sdk_major, info.sdk_minor, host.sdk_version));
 }
 
+PluginError sdk_too_old(const fs::path& path, const anvil_plugin_info& info, const HostInfo& host) {
+  return PluginError(path.string(),
+                     fmt::format("plugin '{}' was built against Anvil SDK {}.{}, older than the "
+                                 "oldest this anvil loads ({}.{}: the model layers moved from "
+                                 "libanvil_sdk to libanvil_nn)",
+                                 path.string(), info.sdk_major, info.sdk_minor, host.sdk_major,
+                                 host.oldest_sdk_minor),
+                     rebuild_against_sdk_hint(host));
+}
+
 PluginError torch_mismatch(const fs::path& path, const anvil_plugin_info& info,
                            const HostInfo& host) {
   return PluginError(path.string(),
@@ -247,6 +257,7 @@ void check_plugin_info(const fs::path& path, const anvil_plugin_info& info, cons
   if (info.abi_version != host.abi_version) throw plugin_errors::abi_mismatch(path, info, host);
   if (info.sdk_major != host.sdk_major) throw plugin_errors::sdk_major_mismatch(path, info, host);
   if (info.sdk_minor > host.sdk_minor) throw plugin_errors::sdk_too_new(path, info, host);
+  if (info.sdk_minor < host.oldest_sdk_minor) throw plugin_errors::sdk_too_old(path, info, host);
   if (info.torch_major != host.torch_major || info.torch_minor != host.torch_minor)
     throw plugin_errors::torch_mismatch(path, info, host);
   if (info.cxx11_abi != host.cxx11_abi) throw plugin_errors::cxx11_abi_mismatch(path, info, host);

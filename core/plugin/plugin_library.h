@@ -92,6 +92,8 @@ PluginError sdk_major_mismatch(const std::filesystem::path& path, const anvil_pl
                                const HostInfo& host);
 PluginError sdk_too_new(const std::filesystem::path& path, const anvil_plugin_info& info,
                         const HostInfo& host);
+PluginError sdk_too_old(const std::filesystem::path& path, const anvil_plugin_info& info,
+                        const HostInfo& host);
 PluginError torch_mismatch(const std::filesystem::path& path, const anvil_plugin_info& info,
                            const HostInfo& host);
 PluginError cxx11_abi_mismatch(const std::filesystem::path& path, const anvil_plugin_info& info,

@@ -3,10 +3,10 @@
 /// The "hybrid" architecture: the dense decoder with sliding-window local attention, combined
 /// with global attention either as a full-attention branch of a few heads summed with each
 /// local layer (global_heads) or as every global_every-th layer attending fully. Its options
-/// are DenseOptions with window, global_every and global_heads set.
+/// are DenseOptions with their LocalAttention (window, global_every, global_heads) set.
 
-#include "dense_model.h"
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_model.h>
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <anvil/context.h>
 
@@ -14,6 +14,11 @@
 #include <vector>
 
 namespace anvil::builtin {
+
+using nn::DenseModel;
+using nn::DenseOptionProblem;
+using nn::DenseOptions;
+
 
 /// The defaults of the hybrid schema: the dense ones, a 64-token window and one global head.
 DenseOptions hybrid_defaults();

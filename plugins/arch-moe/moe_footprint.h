@@ -4,7 +4,7 @@
 /// (dense_footprint.h) for attention, the leading dense layers and the output head, plus the
 /// experts, the router and the dispatch of the MoE layers.
 
-#include "dense_footprint.h"
+#include <anvil/nn/decoder/dense_footprint.h>
 #include "moe_options.h"
 
 #include <anvil/footprint.h>
@@ -12,6 +12,13 @@
 #include <cstdint>
 
 namespace anvil::builtin {
+
+// The SDK's dense decoder, which this architecture builds on.
+using nn::DecoderLayers;
+using nn::LayerBytes;
+using nn::StepBytes;
+using nn::step_bytes;
+using nn::swiglu_bytes;
 
 /// Every parameter element of one MoE layer's feed-forward part: the routed experts, the
 /// shared ones and the router.

@@ -1,7 +1,7 @@
 // The MoE decoder and its Model interface (see moe_model.h).
 #include "moe_model.h"
 
-#include "activation_checkpoint.h"
+#include <anvil/nn/decoder/activation_checkpoint.h>
 
 #include <anvil/errors.h>
 
@@ -13,6 +13,8 @@
 #include <string>
 
 namespace anvil::builtin {
+
+using nn::checkpoint;
 
 nn::MoEOptions moe_layer_options(const MoEModelOptions& o) {
   nn::MoEOptions layer;
@@ -94,7 +96,7 @@ void MoEImpl::reset() {
 }
 
 at::Tensor MoEImpl::mtp_loss(const at::Tensor& trunk, const at::Tensor& tokens) {
-  return builtin::mtp_loss(
+  return nn::mtp_loss(
       mtp, trunk, tokens, [this](const at::Tensor& ids) { return tok_embeddings->forward(ids); },
       [this](const at::Tensor& h) { return logits(norm->forward(h)); }, options.base,
       is_training() && options.base.dropout > 0);

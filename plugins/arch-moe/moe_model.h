@@ -11,8 +11,8 @@
 /// experts.w1, experts.w2, experts.w3, shared.w1.weight, ...} in the MoE layers and the
 /// buffer layers.<i>.feed_forward.router.expert_bias.
 
-#include "dense_layers.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_layers.h>
+#include <anvil/nn/decoder/dense_model.h>
 #include "moe_options.h"
 
 #include <anvil/context.h>
@@ -31,6 +31,19 @@
 #include <vector>
 
 namespace anvil::builtin {
+
+// The SDK's dense decoder, which this architecture builds on.
+using nn::DenseBlock;
+using nn::DenseCache;
+using nn::LayerCache;
+using nn::MTPModule;
+using nn::RMSNorm;
+using nn::RotaryTables;
+using nn::decoder_init_seed;
+using nn::init_decoder_parameters;
+using nn::require_vocab_size;
+using nn::rotary_tables;
+using nn::run_dense_block;
 
 /// The MoE layer's options of a model's options.
 nn::MoEOptions moe_layer_options(const MoEModelOptions& options);

@@ -4,13 +4,22 @@
 /// attention, the widths and the leading dense layers, plus the experts, the router and the
 /// load balancing of the MoE layers. Free of torch headers, like dense_options.h.
 
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 namespace anvil::builtin {
+
+// The SDK's dense decoder, which this architecture builds on.
+using nn::DenseOptionProblem;
+using nn::DenseOptions;
+using nn::attention_matmul_parameters;
+using nn::attention_score_flops;
+using nn::dense_option_problems;
+using nn::mtp_matmul_parameters;
+using nn::throw_option_problems;
 
 /// The options of the MoE decoder. The defaults are the plugin schema's.
 struct MoEModelOptions {

@@ -1,10 +1,10 @@
 // Registration of the "moe" architecture: the dense decoder's keys plus the experts', router's
 // and balancing's.
-#include "dense_schema.h"
+#include <anvil/nn/decoder/dense_schema.h>
 #include "moe_footprint.h"
 #include "moe_model.h"
 
-#include "register_architecture.h"
+#include <anvil/nn/decoder/register_architecture.h>
 
 #include <anvil/plugin.h>
 
@@ -15,7 +15,7 @@ using anvil::builtin::MoEModelOptions;
 anvil::OptionBinding<MoEModelOptions> moe_binding() {
   const MoEModelOptions defaults;
   anvil::OptionBinding<MoEModelOptions> binding(defaults);
-  binding.include(anvil::builtin::dense_binding(defaults.base), &MoEModelOptions::base);
+  binding.include(anvil::nn::dense_binding(defaults.base), &MoEModelOptions::base);
   binding
       .bind("n_dense_layers", &MoEModelOptions::n_dense_layers,
            "leading layers with a dense SwiGLU MLP (ffn_hidden wide) instead of experts")
@@ -63,11 +63,11 @@ void register_components(anvil::Registry& registry) {
   const auto read_options = [binding](const anvil::Options& options, const anvil::RunContext& context) {
     MoEModelOptions o = binding.read(options);
     o.base.vocab_size = context.vocab_size;
-    anvil::builtin::report_problems(options, anvil::builtin::moe_option_problems(o));
+    anvil::nn::report_problems(options, anvil::builtin::moe_option_problems(o));
     options.diagnostics().throw_if_any();
     return o;
   };
-  anvil::builtin::register_architecture(
+  anvil::nn::register_architecture(
       registry, "moe",
       "DeepSeekMoE-style decoder: leading dense layers, then fine-grained routed experts plus "
       "shared experts, top-k routing, balance loss and auxiliary-loss-free balancing",

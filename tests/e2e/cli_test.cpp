@@ -45,8 +45,8 @@ std::string without_line_starting(const std::string& text, const std::string& pr
 TEST_CASE("anvil --version names the ABI, LibTorch, CUDA and NCCL", "[e2e]") {
   const auto r = run_anvil("--version");
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Contains("anvil 0.5.0"));
-  CHECK_THAT(r.out, Contains("SDK ABI     1 (SDK 0.5)"));
+  CHECK_THAT(r.out, Contains("anvil 0.6.0"));
+  CHECK_THAT(r.out, Contains("SDK ABI     1 (SDK 0.6)"));
   CHECK_THAT(r.out, Contains(std::string("LibTorch    ") + TORCH_VERSION));
   CHECK_THAT(r.out, Contains("CUDA"));
   CHECK_THAT(r.out, Contains("NCCL"));
@@ -186,7 +186,7 @@ TEST_CASE("plugins on --plugin-path are listed with their rejection reason", "[e
   REQUIRE(r.exit_code == 0);
   CHECK(has_row(r.out, {"fixture-wrong-abi", "-", "1.0.0", "rejected"}));
   CHECK_THAT(r.out, Contains("plugin ABI version 999, but this anvil uses plugin ABI version 1"));
-  CHECK_THAT(r.out, Contains("HINT: rebuild the plugin against Anvil SDK 0.5.0"));
+  CHECK_THAT(r.out, Contains("HINT: rebuild the plugin against Anvil SDK 0.6.0"));
   CHECK(has_row(r.out, {"fixture-not-a-library.so", "-", "-", "rejected"}));
   CHECK(has_row(r.out, {"sgd", "optimizer", "1.0.0", "loaded"}));  // built-ins still load
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the SDK package is complete: install Anvil into a temporary prefix, build the example
-# plugin against that prefix only (find_package(Anvil) + anvil_add_plugin), and have the
-# installed, unchanged `anvil` load it through ANVIL_PLUGIN_PATH.
+# plugins against that prefix only (find_package(Anvil) + anvil_add_plugin), and have the
+# installed, unchanged `anvil` load them through ANVIL_PLUGIN_PATH: a loss (focal), and an
+# architecture made of the SDK's layers (parallel), which it trains, checkpoints and samples.
 # usage: out_of_tree_test.sh <anvil build dir> <anvil source dir>
 set -euo pipefail
 build=$1
@@ -36,3 +37,29 @@ grep -Eq "^gamma +float +2(\.0)? +0 \.\. 10 " "$work/show.txt"
 "$anvil" check "$manifest"
 "$anvil" check "$manifest" --dump | grep -q "gamma = 1.5"
 echo "out-of-tree plugin: built against the installed SDK and loaded by the installed anvil"
+
+# The architecture: from the installed SDK's contract and layers alone, never from another plugin.
+cmake -S "$source/examples/out-of-tree-architecture" -B "$work/arch" -G Ninja \
+  -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/arch"
+if ldd "$work/arch/arch-parallel.so" | grep -E "arch-(dense|moe|hybrid)"; then
+  echo "the example architecture must not link a built-in plugin"; exit 1
+fi
+export ANVIL_PLUGIN_PATH="$work/arch"
+"$anvil" plugins show parallel | tee "$work/show-parallel.txt"
+grep -Eq "^n_layers +integer +4 +>= 1 +number of parallel blocks" "$work/show-parallel.txt"
+"$anvil" train "$source/examples/out-of-tree-architecture/parallel.toml" \
+  --set run.out_dir="\"$work/runs\"" >"$work/train.txt" 2>&1 ||
+  { cat "$work/train.txt"; exit 1; }
+tail -20 "$work/train.txt"
+python3 - "$work/runs/parallel/metrics.jsonl" <<'PY'
+import json, sys
+losses = [r["loss"] for r in map(json.loads, open(sys.argv[1])) if r.get("event") == "train"]
+assert len(losses) >= 4, losses
+assert losses[-1] < losses[0] - 0.5, f"the parallel decoder did not learn: {losses}"
+print(f"parallel: loss {losses[0]:.3f} -> {losses[-1]:.3f}")
+PY
+# The KV-cache decode path: the unchanged generate command samples from its checkpoint.
+"$anvil" generate "$work/runs/parallel" --prompt "ROMEO:" --max-new-tokens 20 --seed 1 >"$work/gen.txt"
+grep -q "^ROMEO:" "$work/gen.txt" || { cat "$work/gen.txt"; exit 1; }
+echo "out-of-tree architecture: built from the installed SDK, trained and sampled by the installed anvil"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The module boundaries that includes must respect (docs/architecture.md): a plugin and the SDK
-# see only the SDK's headers (<anvil/...>) and their own folder's; nothing in the core below the
-# commands includes a command's header. Prints every violation with file:line; exit 1 if any.
+# The module boundaries that includes and links must respect (docs/architecture.md): a plugin
+# and the SDK see only the SDK's headers (<anvil/...>) and their own folder's; a plugin links
+# libraries, never another plugin's code; the SDK's contract library links no LibTorch library;
+# nothing in the core below the commands includes a command's header. Prints every violation
+# with file:line; exit 1 if any.
 # usage: include_rules.sh <source dir>
 set -euo pipefail
 root=${1:?usage: include_rules.sh <source dir>}
@@ -20,4 +22,11 @@ report "plugins must not include files of other folders (\"../x.h\", \"dir/x.h\"
   "$(grep -rnE '#include "[^"]*/' plugins --include='*.cpp' --include='*.h' || true)"
 report "nothing below core/cli may include core/cli headers:" \
   "$(grep -rnE '#include "cli/' core --include='*.cpp' --include='*.h' | grep -v '^core/cli/' || true)"
+report "a plugin must not link another plugin's implementation (share code through the SDK):" \
+  "$(grep -nE 'anvil_(arch|tokenizer|optimizer|loss|eval|offload)_[a-z_]+_impl' plugins/*/CMakeLists.txt |
+       grep -vE ':[0-9]+: *#' || true)"
+report "the SDK's contract headers must not include the model layers (<anvil/nn/...>):" \
+  "$(grep -lE '#include <anvil/nn/' sdk/include/anvil/*.h | sed 's/$/: includes <anvil\/nn\/...>/' || true)"
+report "tokenizer plugins are TORCH_FREE (they load without LibTorch):" \
+  "$(grep -L 'TORCH_FREE' plugins/tokenizer-*/CMakeLists.txt || true)"
 exit $status

@@ -2,16 +2,16 @@
 // A small dense model for tests that need a real architecture under them (the trainer's step,
 // sampling): 2 layers of width 32, 4 query heads, built with a fixed seed.
 
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 
 #include <cstdint>
 #include <memory>
 
 namespace anvil::test {
 
-inline std::unique_ptr<builtin::DenseModel> tiny_dense(std::int64_t vocab, std::int64_t max_seq_len,
+inline std::unique_ptr<nn::DenseModel> tiny_dense(std::int64_t vocab, std::int64_t max_seq_len,
                                                        std::int64_t kv_heads, std::uint64_t seed) {
-  builtin::DenseOptions o;
+  nn::DenseOptions o;
   o.vocab_size = vocab;
   o.d_model = 32;
   o.n_layers = 2;
@@ -22,17 +22,17 @@ inline std::unique_ptr<builtin::DenseModel> tiny_dense(std::int64_t vocab, std::
   RunContext context;
   context.vocab_size = vocab;
   context.seed = seed;
-  return builtin::make_dense_model(o, context);
+  return nn::make_dense_model(o, context);
 }
 
 /// The dense decoder of `o` (vocab_size taken from it) in `dtype`, initialised from `seed`.
-inline std::unique_ptr<builtin::DenseModel> build_dense(const builtin::DenseOptions& o,
+inline std::unique_ptr<nn::DenseModel> build_dense(const nn::DenseOptions& o,
                                                         at::ScalarType dtype, std::uint64_t seed) {
   RunContext context;
   context.vocab_size = o.vocab_size;
   context.param_dtype = dtype;
   context.seed = seed;
-  return builtin::make_dense_model(o, context);
+  return nn::make_dense_model(o, context);
 }
 
 }  // namespace anvil::test

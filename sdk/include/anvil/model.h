@@ -65,7 +65,8 @@ class ANVIL_SDK_API StepObserver {
   virtual Metrics end_step(bool updated) = 0;
 };
 
-/// Total number of elements of the model's parameters.
+/// Total number of elements of the model's parameters. (This and check_decode_tokens run
+/// LibTorch code: they are defined in libanvil_nn, which every tensor plugin links.)
 ANVIL_SDK_API std::int64_t parameter_count(Model& model);
 
 /// The checks every Model::decode() starts with: `tokens` is [B, t] int64 with B == `batch`

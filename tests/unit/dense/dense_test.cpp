@@ -2,7 +2,7 @@
 // implementation (tests/fixtures/dense/reference.json, written by make_reference.py), shapes,
 // causality, grouped-query attention, parameter and FLOP counts, KV-cache decoding, option
 // checks, initialisation and activation checkpointing.
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 
 #include <anvil/errors.h>
 #include <anvil/torch_compat.h>
@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
-using anvil::builtin::DenseModel;
-using anvil::builtin::DenseOptions;
+using anvil::nn::DenseModel;
+using anvil::nn::DenseOptions;
 
 namespace {
 
@@ -46,7 +46,7 @@ std::unique_ptr<DenseModel> make_model(const DenseOptions& options,
   context.vocab_size = options.vocab_size;
   context.param_dtype = dtype;
   context.seed = seed;
-  return anvil::builtin::make_dense_model(options, context);
+  return anvil::nn::make_dense_model(options, context);
 }
 
 std::map<std::string, at::Tensor> params_by_name(anvil::Model& model) {
@@ -321,7 +321,7 @@ TEST_CASE("dense rejects inconsistent options with anvil errors", "[dense][optio
   CHECK_THROWS_AS(DenseModel(invalid([](DenseOptions& o) { o.init_std = 0.0; }), context),
                   anvil::Error);
   // Every problem is reported, each under its manifest key.
-  const auto problems = anvil::builtin::dense_option_problems(invalid([](DenseOptions& o) {
+  const auto problems = anvil::nn::dense_option_problems(invalid([](DenseOptions& o) {
     o.n_kv_heads = 3;
     o.rope_base = 0;
     o.norm_eps = -1;
@@ -330,9 +330,9 @@ TEST_CASE("dense rejects inconsistent options with anvil errors", "[dense][optio
   CHECK(problems[0].key == "n_kv_heads");
   CHECK(problems[1].key == "rope_base");
   CHECK(problems[2].key == "norm_eps");
-  CHECK(anvil::builtin::dense_option_problems(small_options()).empty());
+  CHECK(anvil::nn::dense_option_problems(small_options()).empty());
   // The vocabulary comes from the run's tokenizer.
-  CHECK_THROWS_WITH(anvil::builtin::make_dense_model(small_options(), context),
+  CHECK_THROWS_WITH(anvil::nn::make_dense_model(small_options(), context),
                     Catch::Contains("vocab_size = 0"));
 }
 

@@ -1,8 +1,8 @@
 // The dense and hybrid decoders' footprints, which `anvil check` plans memory with, against the
 // models they describe: exact parameter and decode-cache sizes, and the memory of a measured
 // training step (tests/support/step_memory.h).
-#include "dense_footprint.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_footprint.h>
+#include <anvil/nn/decoder/dense_model.h>
 #include "support/step_memory.h"
 #include "support/tiny_dense.h"
 
@@ -15,8 +15,8 @@
 
 using anvil::FootprintQuery;
 using anvil::ModelFootprint;
-using anvil::builtin::DenseOptions;
-using anvil::builtin::dense_footprint;
+using anvil::nn::DenseOptions;
+using anvil::nn::dense_footprint;
 
 namespace {
 
@@ -44,13 +44,13 @@ std::vector<std::pair<std::string, DenseOptions>> variants() {
   o.mtp_depth = 1;
   all.emplace_back("multi-token prediction", o);
   o = base;
-  o.window = 32;
-  o.global_heads = 1;
+  o.local.window = 32;
+  o.local.global_heads = 1;
   all.emplace_back("hybrid, global head", o);
   o = base;
   o.n_layers = 3;
-  o.window = 32;
-  o.global_every = 3;
+  o.local.window = 32;
+  o.local.global_every = 3;
   all.emplace_back("hybrid, global every 3", o);
   o = base;
   o.activation_checkpointing = true;

@@ -2,7 +2,7 @@
 // latent cache equals the full pass, the cache is the latent and rotary key only (smaller than
 // grouped-query attention's), parameters and FLOPs are counted, bad options are reported at
 // their keys, and the Llama export refuses the model.
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 #include "support/tiny_dense.h"
 
 #include <ATen/Functions.h>
@@ -13,8 +13,8 @@
 #include <map>
 #include <string>
 
-using anvil::builtin::DenseModel;
-using anvil::builtin::DenseOptions;
+using anvil::nn::DenseModel;
+using anvil::nn::DenseOptions;
 
 namespace {
 
@@ -50,14 +50,14 @@ TEST_CASE("MLA decoding through the latent cache equals the full pass", "[dense]
   CHECK(at::allclose(at::cat(steps, 1), full, 1e-9, 1e-11));
 
   // Per token and layer: 12 latent + 4 rotary values, against 2 * 4 heads * 8 for GQA.
-  auto& layers = dynamic_cast<anvil::builtin::DenseCache&>(*cache).slots();
+  auto& layers = dynamic_cast<anvil::nn::DenseCache&>(*cache).slots();
   CHECK(layers[0].latent.latent.sizes() == std::vector<std::int64_t>{2, 16, 12});
   CHECK(layers[0].latent.rope_keys.sizes() == std::vector<std::int64_t>{2, 16, 4});
   CHECK_FALSE(layers[0].attention.keys.defined());
   DenseOptions gqa = mla_options();
   gqa.attention = "gqa";
   auto gqa_cache = make(gqa)->new_cache(2, 16);
-  auto& gqa_layers = dynamic_cast<anvil::builtin::DenseCache&>(*gqa_cache).slots();
+  auto& gqa_layers = dynamic_cast<anvil::nn::DenseCache&>(*gqa_cache).slots();
   CHECK(layers[0].latent.latent.numel() + layers[0].latent.rope_keys.numel() <
         (gqa_layers[0].attention.keys.numel() + gqa_layers[0].attention.values.numel()) / 3);
 }
@@ -67,12 +67,12 @@ TEST_CASE("MLA parameters and attention FLOPs are counted", "[dense][mla]") {
   auto model = make(o);
   const std::int64_t D = 32, H = 4;
   const std::int64_t attention = D * 10 + 10 * H * 12 + D * (12 + 4) + 12 * H * (8 + 8) + H * 8 * D;
-  CHECK(anvil::builtin::attention_matmul_parameters(o) == attention);
+  CHECK(anvil::nn::attention_matmul_parameters(o) == attention);
   // Norms: two per block, q_norm and kv_norm per layer, the final one.
   CHECK(anvil::parameter_count(*model) ==
-        anvil::builtin::dense_matmul_parameters(o) + 2 * (2 * D + 10 + 12) + D);
+        anvil::nn::dense_matmul_parameters(o) + 2 * (2 * D + 10 + 12) + D);
   CHECK(model->flops_per_token(16) ==
-        Approx(6.0 * anvil::builtin::dense_matmul_parameters(o) + 2 * 6.0 * H * (8 + 4 + 8) * 16));
+        Approx(6.0 * anvil::nn::dense_matmul_parameters(o) + 2 * 6.0 * H * (8 + 4 + 8) * 16));
   CHECK(model->module().named_parameters().contains("layers.1.attention.wkv_a.weight"));
 }
 
@@ -81,12 +81,12 @@ TEST_CASE("MLA options are checked and the Llama export refuses the model", "[de
   o.kv_lora_rank = 0;
   o.qk_rope_head_dim = 3;
   std::map<std::string, std::string> problems;
-  for (const auto& p : anvil::builtin::dense_option_problems(o)) problems[p.key] = p.message;
+  for (const auto& p : anvil::nn::dense_option_problems(o)) problems[p.key] = p.message;
   CHECK(problems.count("kv_lora_rank") == 1);
   CHECK(problems.count("qk_rope_head_dim") == 1);
   o = mla_options();
   o.attention = "mqa";
-  CHECK(anvil::builtin::dense_option_problems(o).at(0).key == "attention");
+  CHECK(anvil::nn::dense_option_problems(o).at(0).key == "attention");
   auto model = make(mla_options());
   CHECK_THROWS_WITH(model->to_hugging_face(), Catch::Matchers::Contains("latent attention"));
 }

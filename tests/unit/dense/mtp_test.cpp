@@ -1,7 +1,7 @@
 // Multi-token prediction (mtp_depth > 0) of the dense decoder: the loss written out by hand for
 // depth 1, the main model unchanged by the modules, training-only losses with gradients into
 // the modules, parameter counts, and the export leaving the modules out.
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 #include "support/tiny_dense.h"
 
 #include <ATen/Functions.h>
@@ -11,8 +11,8 @@
 
 #include <string>
 
-using anvil::builtin::DenseModel;
-using anvil::builtin::DenseOptions;
+using anvil::nn::DenseModel;
+using anvil::nn::DenseOptions;
 
 namespace {
 
@@ -82,11 +82,11 @@ TEST_CASE("MTP parameters and FLOPs are counted", "[dense][mtp]") {
   const DenseOptions o = mtp_options(2);
   auto model = make(o);
   const std::int64_t D = 32, attention = 4 * D * D, mlp = 3 * D * 48, head = 23 * D;
-  CHECK(anvil::builtin::mtp_matmul_parameters(o) == 2 * (2 * D * D + attention + mlp + head));
+  CHECK(anvil::nn::mtp_matmul_parameters(o) == 2 * (2 * D * D + attention + mlp + head));
   // The head is shared: its second and third passes add FLOPs, not parameters. Norms: two per
   // block (2 main + 2 MTP), the final one, and two per module.
   CHECK(anvil::parameter_count(*model) ==
-        anvil::builtin::dense_matmul_parameters(o) - 2 * head + (2 * 4 + 1 + 2 * 2) * D);
+        anvil::nn::dense_matmul_parameters(o) - 2 * head + (2 * 4 + 1 + 2 * 2) * D);
   CHECK(model->flops_per_token(16) ==
-        Approx(6.0 * anvil::builtin::dense_matmul_parameters(o) + 12.0 * 4 * D * 16));
+        Approx(6.0 * anvil::nn::dense_matmul_parameters(o) + 12.0 * 4 * D * 16));
 }

@@ -5,7 +5,7 @@
 #include "bpe_tokenizer.h"
 #include "char_tokenizer.h"
 #include "checkpoint/safetensors.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 #include "export/hf_export.h"
 #include "plugin/plugin_host.h"
 #include "support/temp_dir.h"
@@ -32,8 +32,8 @@
 #include <vector>
 
 namespace fs = std::filesystem;
-using anvil::builtin::DenseModel;
-using anvil::builtin::DenseOptions;
+using anvil::nn::DenseModel;
+using anvil::nn::DenseOptions;
 using anvil::core::export_hugging_face;
 using anvil::core::HuggingFaceExportOptions;
 using anvil::core::HuggingFaceExportSummary;
@@ -66,7 +66,7 @@ std::unique_ptr<DenseModel> make_model(const DenseOptions& options, std::uint64_
   anvil::RunContext context;
   context.vocab_size = options.vocab_size;
   context.seed = seed;
-  auto model = anvil::builtin::make_dense_model(options, context);
+  auto model = anvil::nn::make_dense_model(options, context);
   // The default init makes small logits; larger weights make every difference visible, and
   // norm gains other than 1 make their placement matter.
   at::NoGradGuard no_grad;
@@ -117,7 +117,7 @@ std::set<std::string> folder_entries(const fs::path& dir) {
 std::map<std::string, at::Tensor> params_by_hf_name(DenseModel& model) {
   std::map<std::string, at::Tensor> params;
   for (const auto& item : model.module().named_parameters())
-    params[anvil::builtin::dense_hf_name(item.key())] = item.value();
+    params[anvil::nn::dense_hf_name(item.key())] = item.value();
   return params;
 }
 
@@ -264,7 +264,7 @@ TEST_CASE("dense to_hugging_face gives every parameter once under its Llama name
 }
 
 TEST_CASE("dense_hf_name maps the block names and refuses unknown ones", "[export][dense]") {
-  using anvil::builtin::dense_hf_name;
+  using anvil::nn::dense_hf_name;
   CHECK(dense_hf_name("tok_embeddings.weight") == "model.embed_tokens.weight");
   CHECK(dense_hf_name("layers.12.attention.wq.weight") ==
         "model.layers.12.self_attn.q_proj.weight");
@@ -283,7 +283,7 @@ TEST_CASE("dense_hf_name maps the block names and refuses unknown ones", "[expor
 TEST_CASE("dense_hf_config holds the Llama hyper-parameters", "[export][dense]") {
   DenseOptions o = options_with(40, false, 2);
   o.ffn_hidden = 0;  // derived: 8/3 * 32 = 85.3, rounded up to a multiple of 64
-  const nlohmann::json config = nlohmann::json::parse(anvil::builtin::dense_hf_config(o));
+  const nlohmann::json config = nlohmann::json::parse(anvil::nn::dense_hf_config(o));
   CHECK(config["architectures"] == nlohmann::json::array({"LlamaForCausalLM"}));
   CHECK(config["model_type"] == "llama");
   CHECK(config["vocab_size"] == 40);
@@ -303,7 +303,7 @@ TEST_CASE("dense_hf_config holds the Llama hyper-parameters", "[export][dense]")
   CHECK(config["rope_scaling"].is_null());
   o.n_kv_heads = 0;  // 0 means n_heads
   o.tie_embeddings = true;
-  const nlohmann::json mha = nlohmann::json::parse(anvil::builtin::dense_hf_config(o));
+  const nlohmann::json mha = nlohmann::json::parse(anvil::nn::dense_hf_config(o));
   CHECK(mha["num_key_value_heads"] == 4);
   CHECK(mha["tie_word_embeddings"] == true);
 }

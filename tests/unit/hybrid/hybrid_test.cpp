@@ -15,8 +15,8 @@
 #include <map>
 #include <string>
 
-using anvil::builtin::DenseModel;
-using anvil::builtin::DenseOptions;
+using anvil::nn::DenseModel;
+using anvil::nn::DenseOptions;
 
 namespace {
 
@@ -29,8 +29,8 @@ DenseOptions small_options() {
   o.n_kv_heads = 2;
   o.ffn_hidden = 48;
   o.max_seq_len = 32;
-  o.window = 4;
-  o.global_heads = 1;
+  o.local.window = 4;
+  o.local.global_heads = 1;
   return o;
 }
 
@@ -63,8 +63,8 @@ TEST_CASE("hybrid layers are local with a global branch, or global every N", "[h
     CHECK(block->global_attention->options.n_heads == 1);
   }
   DenseOptions interleaved = small_options();
-  interleaved.global_heads = 0;
-  interleaved.global_every = 2;
+  interleaved.local.global_heads = 0;
+  interleaved.local.global_every = 2;
   auto other = anvil::builtin::make_hybrid_model(interleaved, context_for(interleaved));
   std::vector<std::int64_t> windows;
   for (const auto& block : other->net()->blocks) {
@@ -78,13 +78,13 @@ TEST_CASE("a window limits what a token sees and global attention reaches past i
   at::manual_seed(9);
   DenseOptions local = small_options();
   local.n_layers = 1;
-  local.global_heads = 0;  // not a valid hybrid: built directly to see the window alone
+  local.local.global_heads = 0;  // not a valid hybrid: built directly to see the window alone
   DenseModel windowed(local, context_for(local));
   const at::Tensor moved = sensitivity_to_first_token(windowed, 10);
   CHECK(moved[3].item<double>() > 1e-4);  // position 3 still sees position 0 (window 4)
   CHECK(moved.narrow(0, 4, 6).max().item<double>() == 0.0);
   DenseOptions with_global = local;
-  with_global.global_heads = 1;
+  with_global.local.global_heads = 1;
   auto hybrid = anvil::builtin::make_hybrid_model(with_global, context_for(with_global));
   CHECK(sensitivity_to_first_token(*hybrid, 10).narrow(0, 4, 6).min().item<double>() > 1e-6);
 }
@@ -93,11 +93,11 @@ TEST_CASE("hybrid counts its global branches' parameters and its windows' attent
   const DenseOptions o = small_options();
   auto model = anvil::builtin::make_hybrid_model(o, context_for(o));
   const std::int64_t attention = 2 * 32 * 32 + 2 * 32 * 16, mlp = 3 * 32 * 48, global = 4 * 32 * 8;
-  CHECK(anvil::builtin::dense_matmul_parameters(o) == 4 * (attention + mlp + global) + 17 * 32);
-  CHECK(anvil::parameter_count(*model) == anvil::builtin::dense_matmul_parameters(o) + 9 * 32);
+  CHECK(anvil::nn::dense_matmul_parameters(o) == 4 * (attention + mlp + global) + 17 * 32);
+  CHECK(anvil::parameter_count(*model) == anvil::nn::dense_matmul_parameters(o) + 9 * 32);
   // Four local layers: 12 * D * window for the local heads, 12 * head_dim * T for the global one.
   CHECK(model->flops_per_token(32) ==
-        Approx(6.0 * anvil::builtin::dense_matmul_parameters(o) + 4 * (12.0 * 32 * 4 + 12.0 * 8 * 32)));
+        Approx(6.0 * anvil::nn::dense_matmul_parameters(o) + 4 * (12.0 * 32 * 4 + 12.0 * 8 * 32)));
 }
 
 TEST_CASE("hybrid decoding through the KV cache equals the full pass", "[hybrid]") {
@@ -105,8 +105,8 @@ TEST_CASE("hybrid decoding through the KV cache equals the full pass", "[hybrid]
     INFO("parallel " << parallel);
     DenseOptions o = small_options();
     if (!parallel) {
-      o.global_heads = 0;
-      o.global_every = 2;
+      o.local.global_heads = 0;
+      o.local.global_every = 2;
     }
     auto model = anvil::builtin::make_hybrid_model(o, context_for(o, at::kDouble));
     model->module().eval();
@@ -122,8 +122,8 @@ TEST_CASE("hybrid decoding through the KV cache equals the full pass", "[hybrid]
 
 TEST_CASE("hybrid reports missing global attention and refuses a Llama export", "[hybrid]") {
   DenseOptions o = small_options();
-  o.window = 0;
-  o.global_heads = 0;
+  o.local.window = 0;
+  o.local.global_heads = 0;
   std::map<std::string, std::string> problems;
   for (const auto& p : anvil::builtin::hybrid_option_problems(o)) problems[p.key] = p.message;
   CHECK(problems.count("window") == 1);

@@ -210,7 +210,7 @@ TEST_CASE("moe with multi-token prediction returns both auxiliary losses", "[moe
   CHECK(out.aux_losses[1].second.item<double>() == Approx(0.3 * std::log(19.0)).epsilon(0.1));
   const auto count = anvil::builtin::moe_matmul_parameters(o);
   CHECK(count.active - anvil::builtin::moe_matmul_parameters(small_options()).active ==
-        anvil::builtin::mtp_matmul_parameters(o.base));
+        anvil::nn::mtp_matmul_parameters(o.base));
 }
 
 TEST_CASE("moe with latent attention decodes through its latent cache as the full pass", "[moe][mla]") {

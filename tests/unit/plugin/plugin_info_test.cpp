@@ -55,7 +55,7 @@ TEST_CASE("host_info reports the versions this binary was built with", "[plugin]
 TEST_CASE("a record built with the host's headers passes", "[plugin][loader]") {
   CHECK_NOTHROW(check_plugin_info(kPath, matching_record(), host_info()));
   anvil_plugin_info older_minor = matching_record();
-  older_minor.sdk_minor = 0;  // built against an older minor of the same major: accepted
+  older_minor.sdk_minor = ANVIL_VERSION_OLDEST_MINOR;  // an older minor, down to the oldest: accepted
   CHECK_NOTHROW(check_plugin_info(kPath, older_minor, host_info()));
 }
 
@@ -76,6 +76,13 @@ TEST_CASE("each field of the record is checked", "[plugin][loader]") {
           plugin + "was built against Anvil SDK " + std::to_string(h.sdk_major) + "." +
               std::to_string(h.sdk_minor + 1) + ", which is newer than this anvil's Anvil SDK " +
               std::to_string(h.sdk_major) + "." + std::to_string(h.sdk_minor));
+  }
+  SECTION("SDK minor older than the oldest the host loads") {
+    record.sdk_minor = h.oldest_sdk_minor - 1;
+    CHECK(h.oldest_sdk_minor == 6);
+    CHECK(check_message(record) ==
+          plugin + "was built against Anvil SDK 0.5, older than the oldest this anvil loads (0.6: "
+                   "the model layers moved from libanvil_sdk to libanvil_nn)");
   }
   SECTION("LibTorch major") {
     record.torch_major = 2;

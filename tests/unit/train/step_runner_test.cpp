@@ -5,7 +5,7 @@
 #include "train/step_runner.h"
 
 #include "cross_entropy_loss.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 #include "support/tiny_dense.h"
 #include "sgd_optimizer.h"
 
@@ -21,11 +21,11 @@ using namespace anvil::core;
 
 namespace {
 
-std::unique_ptr<anvil::builtin::DenseModel> make_model() { return anvil::test::tiny_dense(31, 16, 2, 7); }
+std::unique_ptr<anvil::nn::DenseModel> make_model() { return anvil::test::tiny_dense(31, 16, 2, 7); }
 
 // A model, SGD over its parameter groups, cross-entropy, and a runner over them.
 struct Setup {
-  std::unique_ptr<anvil::builtin::DenseModel> model = make_model();
+  std::unique_ptr<anvil::nn::DenseModel> model = make_model();
   anvil::builtin::SgdOptimizer optimizer{anvil::builtin::SgdOptions{0.1}};
   anvil::builtin::CrossEntropyLoss loss{anvil::builtin::CrossEntropyOptions{}};
   std::unique_ptr<StepRunner> runner;

@@ -7,7 +7,7 @@
 #include "train/trainer.h"
 
 #include "char_tokenizer.h"
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 
 #include "support/temp_dir.h"
 #include "support/tiny_dense.h"
@@ -35,7 +35,7 @@ std::vector<nlohmann::json> read_lines(const std::filesystem::path& path) {
   return lines;
 }
 
-std::unique_ptr<anvil::builtin::DenseModel> byte_model() { return anvil::test::tiny_dense(257, 40, 0, 3); }
+std::unique_ptr<anvil::nn::DenseModel> byte_model() { return anvil::test::tiny_dense(257, 40, 0, 3); }
 
 }  // namespace
 

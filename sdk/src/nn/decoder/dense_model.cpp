@@ -1,7 +1,7 @@
 // The dense decoder and its Model interface (see dense_model.h).
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 
-#include "activation_checkpoint.h"
+#include <anvil/nn/decoder/activation_checkpoint.h>
 
 #include <anvil/errors.h>
 
@@ -12,7 +12,7 @@
 #include <cmath>
 #include <string>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 DenseImpl::DenseImpl(DenseOptions options_) : options(options_) {
   check_dense_options(options);
@@ -51,7 +51,7 @@ at::Tensor DenseImpl::hidden_states(const at::Tensor& tokens, std::vector<LayerC
 }
 
 at::Tensor DenseImpl::mtp_loss(const at::Tensor& trunk_output, const at::Tensor& tokens) {
-  return builtin::mtp_loss(
+  return nn::mtp_loss(
       mtp, trunk_output, tokens, [this](const at::Tensor& ids) { return tok_embeddings->forward(ids); },
       [this](const at::Tensor& h) { return logits(norm->forward(h)); }, options,
       is_training() && options.dropout > 0);
@@ -137,7 +137,7 @@ std::vector<LayerCache> dense_layer_caches(const DenseOptions& o, std::int64_t b
                       at::zeros({batch, max_len, o.rope_dim()}, tensor_options)};
     else
       layer.attention = slot(o.kv_heads());
-    if (o.has_global_branch(i)) layer.global = slot(o.global_heads);
+    if (o.local.has_global_branch(i)) layer.global = slot(o.local.global_heads);
     layers.push_back(std::move(layer));
   }
   return layers;
@@ -210,4 +210,4 @@ std::unique_ptr<DenseModel> make_dense_model(DenseOptions options, const RunCont
   return std::make_unique<DenseModel>(std::move(options), context);
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

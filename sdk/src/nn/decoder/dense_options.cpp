@@ -1,5 +1,5 @@
 // Checks and derived quantities of the dense architecture's options (see dense_options.h).
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <anvil/errors.h>
 
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <sstream>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 std::int64_t DenseOptions::ffn_width() const noexcept {
   if (ffn_hidden > 0) return ffn_hidden;
@@ -80,15 +80,15 @@ std::vector<DenseOptionProblem> dense_option_problems(const DenseOptions& o) {
     if (o.qk_rope_head_dim < 0 || (o.n_heads > 0 && o.rope_dim() % 2 != 0) || (o.n_heads > 0 && o.rope_dim() == 0))
       problems.add("qk_rope_head_dim", "must leave an even, positive rotary width, got ", o.qk_rope_head_dim,
                    " (resolved ", o.n_heads > 0 ? o.rope_dim() : 0, ")");
-    if (o.window > 0) problems.add("attention", "\"mla\" cannot be combined with a sliding window");
+    if (o.local.window > 0) problems.add("attention", "\"mla\" cannot be combined with a sliding window");
   }
   if (o.mtp_depth < 0) problems.add("mtp_depth", "must be >= 0, got ", o.mtp_depth);
   else if (o.max_seq_len > 0 && o.mtp_depth >= o.max_seq_len - 1)
     problems.add("mtp_depth", "must be below max_seq_len - 1 (", o.max_seq_len - 1, "), got ", o.mtp_depth);
   if (!(o.mtp_weight >= 0)) problems.add("mtp_weight", "must be >= 0, got ", o.mtp_weight);
-  if (o.window < 0) problems.add("window", "must be 0 (full attention) or positive, got ", o.window);
-  if (o.global_every < 0) problems.add("global_every", "must be >= 0, got ", o.global_every);
-  if (o.global_heads < 0) problems.add("global_heads", "must be >= 0, got ", o.global_heads);
+  if (o.local.window < 0) problems.add("window", "must be 0 (full attention) or positive, got ", o.local.window);
+  if (o.local.global_every < 0) problems.add("global_every", "must be >= 0, got ", o.local.global_every);
+  if (o.local.global_heads < 0) problems.add("global_heads", "must be >= 0, got ", o.local.global_heads);
   return problems.take();
 }
 
@@ -109,9 +109,9 @@ std::int64_t dense_matmul_parameters(const DenseOptions& o) {
   const std::int64_t attention = attention_matmul_parameters(o);
   const std::int64_t mlp = 3 * o.d_model * o.ffn_width();
   // A global branch: one key/value head per query head, each head_dim wide.
-  const std::int64_t global = 4 * o.d_model * o.global_heads * o.head_dim();
+  const std::int64_t global = 4 * o.d_model * o.local.global_heads * o.head_dim();
   std::int64_t branches = 0;
-  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) branches += o.has_global_branch(i) ? 1 : 0;
+  for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) branches += o.local.has_global_branch(i) ? 1 : 0;
   return o.n_layers * (attention + mlp) + branches * global + o.vocab_size * o.d_model +
          mtp_matmul_parameters(o);
 }
@@ -141,14 +141,14 @@ double dense_flops_per_token(const DenseOptions& o, std::int64_t seq_len) {
   const auto T = static_cast<double>(seq_len);
   double attention = 0;
   for (std::int64_t i = 0; i < o.n_layers + o.mtp_depth; ++i) {
-    if (!o.is_local_layer(i)) {
+    if (!o.local.is_local_layer(i)) {
       attention += attention_score_flops(o, seq_len);
       continue;
     }
-    attention += attention_score_flops(o, std::min(o.window, seq_len));
-    attention += 12.0 * static_cast<double>(o.global_heads * o.head_dim()) * T;
+    attention += attention_score_flops(o, std::min(o.local.window, seq_len));
+    attention += 12.0 * static_cast<double>(o.local.global_heads * o.head_dim()) * T;
   }
   return 6.0 * static_cast<double>(dense_matmul_parameters(o)) + attention;
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -1,13 +1,13 @@
 // The dense decoder's memory from its options (see dense_footprint.h). Names: D model width,
 // H heads, KV key/value heads, hd head width, F SwiGLU width, V vocabulary, S keys a query
 // sees, c bytes of the compute dtype, p bytes of the weights' dtype.
-#include "dense_footprint.h"
+#include <anvil/nn/decoder/dense_footprint.h>
 
 #include <anvil/torch_compat.h>
 
 #include <algorithm>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 namespace {
 
 constexpr double kFloat32 = 4;  // norms and softmaxes run in float32 whatever autocast does
@@ -54,7 +54,7 @@ StepBytes step_bytes(const FootprintQuery& query) {
 std::int64_t attention_parameters(const DenseOptions& o, std::int64_t layer) {
   std::int64_t n = attention_matmul_parameters(o);
   if (o.uses_mla()) n += o.kv_lora_rank + (o.q_lora_rank > 0 ? o.q_lora_rank : 0);
-  if (o.has_global_branch(layer)) n += 4 * o.d_model * o.global_heads * o.head_dim();
+  if (o.local.has_global_branch(layer)) n += 4 * o.d_model * o.local.global_heads * o.head_dim();
   return n;
 }
 
@@ -81,14 +81,14 @@ double swiglu_bytes(std::int64_t hidden, const StepBytes& b) { return 4 * b.comp
 
 LayerBytes mixing_bytes(const DenseOptions& o, std::int64_t layer, std::int64_t seq_len,
                         const StepBytes& b) {
-  const bool local = o.is_local_layer(layer);
+  const bool local = o.local.is_local_layer(layer);
   LayerBytes attention =
       o.uses_mla() ? latent_attention_bytes(o, seq_len, b)
                    : grouped_query_bytes(o.n_heads, o.kv_heads(), o.head_dim(),
-                                         local ? std::min(o.window, seq_len) : seq_len, local, b);
-  if (o.has_global_branch(layer)) {
+                                         local ? std::min(o.local.window, seq_len) : seq_len, local, b);
+  if (o.local.has_global_branch(layer)) {
     const LayerBytes global =
-        grouped_query_bytes(o.global_heads, o.global_heads, o.head_dim(), seq_len, false, b);
+        grouped_query_bytes(o.local.global_heads, o.local.global_heads, o.head_dim(), seq_len, false, b);
     attention.tensors += global.tensors;
     attention.scores += global.scores;
   }
@@ -107,14 +107,14 @@ std::int64_t concatenated_parameters(const DenseOptions& o, std::int64_t layer) 
   } else {
     n += D * (o.n_heads + 2 * o.kv_heads()) * o.head_dim();
   }
-  if (o.has_global_branch(layer)) n += 3 * D * o.global_heads * o.head_dim();
+  if (o.local.has_global_branch(layer)) n += 3 * D * o.local.global_heads * o.head_dim();
   return n;
 }
 
 double layer_cache_bytes(const DenseOptions& o, std::int64_t layer, const StepBytes& b) {
   double values = o.uses_mla() ? as_double(o.kv_lora_rank + o.rope_dim())
                                : as_double(2 * o.kv_heads() * o.head_dim());
-  if (o.has_global_branch(layer)) values += as_double(2 * o.global_heads * o.head_dim());
+  if (o.local.has_global_branch(layer)) values += as_double(2 * o.local.global_heads * o.head_dim());
   return values * b.param;
 }
 
@@ -208,4 +208,4 @@ ModelFootprint dense_footprint(const DenseOptions& o, const FootprintQuery& quer
   return assemble_footprint(o, layers, dense_matmul_parameters(o), query);
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

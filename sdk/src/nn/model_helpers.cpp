@@ -1,10 +1,9 @@
+// The tensor helpers declared with the Model interface (<anvil/model.h>); they run LibTorch
+// code, so they live in libanvil_nn, not in the torch-free contract library.
 #include <anvil/errors.h>
 #include <anvil/model.h>
 
 namespace anvil {
-
-KVCache::~KVCache() = default;
-StepObserver::~StepObserver() = default;
 
 std::int64_t parameter_count(Model& model) {
   std::int64_t total = 0;

@@ -8,7 +8,7 @@
 #include <functional>
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// A differentiable function of one tensor (a block's forward pass).
 using CheckpointedFn = std::function<at::Tensor(const at::Tensor&)>;
@@ -27,4 +27,4 @@ using CheckpointedFn = std::function<at::Tensor(const at::Tensor&)>;
 /// anvil::Error, as is an in-place change of `input` between forward and backward.
 at::Tensor checkpoint(CheckpointedFn fn, const at::Tensor& input, std::vector<at::Tensor> params);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

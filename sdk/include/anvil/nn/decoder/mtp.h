@@ -6,8 +6,8 @@
 /// model's own final norm and output head. Training adds mtp_weight times the mean of the
 /// modules' cross-entropies to the loss; inference ignores the modules.
 
-#include "dense_layers.h"
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_layers.h>
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <ATen/core/Tensor.h>
 #include <torch/nn/cloneable.h>
@@ -18,7 +18,7 @@
 #include <functional>
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// One depth: h_k = block(proj([hidden_norm(h_{k-1}); embed_norm(embedding)])). Parameter names:
 /// hidden_norm.weight, embed_norm.weight, proj.weight ([D, 2D]), block.* (a DenseBlock).
@@ -56,4 +56,4 @@ at::Tensor mtp_loss(std::vector<MTPModule>& modules, const at::Tensor& trunk,
 /// The modules of `options` (mtp_depth of them).
 std::vector<MTPModule> make_mtp_modules(const DenseOptions& options);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

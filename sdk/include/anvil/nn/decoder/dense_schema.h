@@ -3,7 +3,7 @@
 /// The manifest keys of the dense decoder: their schema and the reading of their values. The
 /// MoE and hybrid architectures reuse them for their attention, widths and leading layers.
 
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <anvil/context.h>
 #include <anvil/option_binding.h>
@@ -11,7 +11,7 @@
 
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// Every DenseOptions key (d_model, n_layers, ..., activation_checkpointing), each declared once
 /// and bound to its member, with the defaults of `defaults`; with `latent_attention`, also the
@@ -28,4 +28,4 @@ DenseOptions read_dense_options(const OptionBinding<DenseOptions>& binding, cons
 /// model's factory explains what to do when it is unknown).
 void report_problems(const Options& options, const std::vector<DenseOptionProblem>& problems);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -4,7 +4,7 @@
 /// (<anvil/nn/...>: RMSNorm, rotary positions, grouped-query attention, SwiGLU). No layer has a
 /// bias.
 
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <anvil/nn/attention.h>
 #include <anvil/nn/latent_attention.h>
@@ -18,7 +18,7 @@
 
 #include <cstdint>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 using nn::KVSlot;
 using nn::RMSNorm;
@@ -76,4 +76,4 @@ class DenseBlockImpl : public torch::nn::Cloneable<DenseBlockImpl> {
 };
 TORCH_MODULE(DenseBlock);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -1,10 +1,10 @@
 // Multi-token prediction modules and their loss (see mtp.h).
-#include "mtp.h"
+#include <anvil/nn/decoder/mtp.h>
 
 #include <ATen/Functions.h>
 #include <ATen/TensorOperators.h>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 MTPModuleImpl::MTPModuleImpl(const DenseOptions& options_, std::int64_t depth_)
     : options(options_), depth(depth_) {
@@ -51,4 +51,4 @@ std::vector<MTPModule> make_mtp_modules(const DenseOptions& options) {
   return modules;
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

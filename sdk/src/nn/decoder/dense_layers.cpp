@@ -1,9 +1,9 @@
 // The dense decoder's block (see dense_layers.h); its layers are the SDK's.
-#include "dense_layers.h"
+#include <anvil/nn/decoder/dense_layers.h>
 
 #include <ATen/Functions.h>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 nn::AttentionOptions attention_options(const DenseOptions& options, std::int64_t layer) {
   nn::AttentionOptions a;
@@ -11,15 +11,15 @@ nn::AttentionOptions attention_options(const DenseOptions& options, std::int64_t
   a.n_heads = options.n_heads;
   a.n_kv_heads = options.kv_heads();
   a.head_dim = options.head_dim();
-  a.window = options.is_local_layer(layer) ? options.window : 0;
+  a.window = options.local.is_local_layer(layer) ? options.local.window : 0;
   return a;
 }
 
 nn::AttentionOptions global_branch_options(const DenseOptions& options) {
   nn::AttentionOptions a;
   a.d_model = options.d_model;
-  a.n_heads = options.global_heads;
-  a.n_kv_heads = options.global_heads;
+  a.n_heads = options.local.global_heads;
+  a.n_kv_heads = options.local.global_heads;
   a.head_dim = options.head_dim();
   return a;
 }
@@ -62,7 +62,7 @@ void DenseBlockImpl::reset() {
     attention =
         register_module("attention", nn::GroupedQueryAttention(attention_options(options, layer)));
   global_attention = nullptr;
-  if (options.has_global_branch(layer))
+  if (options.local.has_global_branch(layer))
     global_attention = register_module("global_attention",
                                        nn::GroupedQueryAttention(global_branch_options(options)));
   ffn_norm = register_module("ffn_norm", RMSNorm(options.d_model, options.norm_eps));
@@ -78,4 +78,4 @@ at::Tensor DenseBlockImpl::forward(const at::Tensor& x, const RotaryTables& rope
   return h + at::dropout(feed_forward->forward(ffn_norm->forward(h)), options.dropout, drop);
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -1,7 +1,7 @@
 // The dense decoder's manifest keys (see dense_schema.h).
-#include "dense_schema.h"
+#include <anvil/nn/decoder/dense_schema.h>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 OptionBinding<DenseOptions> dense_binding(const DenseOptions& defaults, bool latent_attention) {
   OptionBinding<DenseOptions> binding(defaults);
@@ -88,4 +88,4 @@ void report_problems(const Options& options, const std::vector<DenseOptionProble
     if (problem.key != "vocab_size") options.error(problem.key, problem.message);
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

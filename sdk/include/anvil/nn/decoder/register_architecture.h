@@ -12,7 +12,7 @@
 #include <string>
 #include <utility>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// `read(options, context)` turns validated options into the architecture's options struct
 /// (throwing on problems), `make(struct, context)` builds the model, `footprint(struct, query)`
@@ -40,4 +40,4 @@ void register_architecture(Registry& registry, std::string name, std::string des
   });
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -9,14 +9,14 @@
 /// transformer's: e.g. an RMSNorm keeps its squared input, its normalised input and its output,
 /// and LibTorch 1.13 keeps every attention probability (no fused attention).
 
-#include "dense_options.h"
+#include <anvil/nn/decoder/dense_options.h>
 
 #include <anvil/footprint.h>
 
 #include <cstdint>
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// Bytes of the dtypes a training step stores in.
 struct StepBytes {
@@ -87,4 +87,4 @@ ModelFootprint assemble_footprint(const DenseOptions& options, const DecoderLaye
 /// The dense (and hybrid) decoder's footprint. options.vocab_size must be set.
 ModelFootprint dense_footprint(const DenseOptions& options, const FootprintQuery& query);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

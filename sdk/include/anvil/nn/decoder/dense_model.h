@@ -10,9 +10,9 @@
 /// when untied, output.weight. to_hugging_face() maps them onto Hugging Face's
 /// LlamaForCausalLM (docs/export.md).
 
-#include "dense_layers.h"
-#include "dense_options.h"
-#include "mtp.h"
+#include <anvil/nn/decoder/dense_layers.h>
+#include <anvil/nn/decoder/dense_options.h>
+#include <anvil/nn/decoder/mtp.h>
 
 #include <anvil/context.h>
 #include <anvil/hf_export.h>
@@ -30,7 +30,7 @@
 #include <string>
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 /// The module that owns every parameter of the decoder.
 class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
@@ -167,4 +167,4 @@ std::string dense_hf_name(const std::string& name);
 /// which must be known (> 0).
 std::unique_ptr<DenseModel> make_dense_model(DenseOptions options, const RunContext& context);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -1,5 +1,5 @@
 // Activation checkpointing through a custom autograd node (see activation_checkpoint.h).
-#include "activation_checkpoint.h"
+#include <anvil/nn/decoder/activation_checkpoint.h>
 
 #include <anvil/errors.h>
 #include <anvil/torch_compat.h>
@@ -14,7 +14,7 @@
 #include <string>
 #include <utility>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 namespace {
 
 using torch::autograd::variable_list;
@@ -131,4 +131,4 @@ at::Tensor checkpoint(CheckpointedFn fn, const at::Tensor& input, std::vector<at
   return output;
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

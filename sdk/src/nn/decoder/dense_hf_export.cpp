@@ -4,7 +4,7 @@
 // back), rotate_half RoPE, grouped-query attention whose key/value heads each serve
 // consecutive query heads, and the SwiGLU MLP down(silu(gate x) * up x). So the weights are
 // renamed, never permuted or reshaped.
-#include "dense_model.h"
+#include <anvil/nn/decoder/dense_model.h>
 
 #include <anvil/errors.h>
 
@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <utility>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
 std::string dense_hf_config(const DenseOptions& o) {
   nlohmann::ordered_json config;
@@ -91,7 +91,7 @@ std::string dense_hf_name(const std::string& name) {
 
 HuggingFaceModel DenseModel::to_hugging_face() const {
   // Llama attends over every position; a sliding window would silently change the model.
-  if (net_->options.window > 0)
+  if (net_->options.local.window > 0)
     throw Error("hybrid: sliding-window attention has no Hugging Face Llama equivalent",
                 "anvil export writes Llama folders for the dense architecture only");
   if (net_->options.uses_mla())
@@ -107,4 +107,4 @@ HuggingFaceModel DenseModel::to_hugging_face() const {
   return hf;
 }
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn

@@ -1,16 +1,36 @@
 #pragma once
 /// @file dense_options.h
-/// Hyper-parameters of the "dense" architecture, the checks of their consistency, and the
-/// quantities derived from them (head width, SwiGLU width, FLOPs per token). Free of torch
-/// headers so that the plugin's registration and the checks compile quickly.
+/// Hyper-parameters of the dense decoder (the "dense" architecture, and the trunk of "moe" and
+/// "hybrid"), the checks of their consistency, and the quantities derived from them (head
+/// width, SwiGLU width, FLOPs per token). Free of torch headers so that a plugin's
+/// registration and the checks compile quickly.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace anvil::builtin {
+namespace anvil::nn {
 
-/// Hyper-parameters of the Llama-style decoder. The defaults are the plugin schema's.
+/// Sliding-window local attention and the global attention that lets distant tokens be seen:
+/// what the "hybrid" architecture adds to the dense decoder. All 0 (the default) is full
+/// attention in every layer.
+struct LocalAttention {
+  std::int64_t window = 0;        ///< sliding-window width of local attention; 0 = full attention
+  std::int64_t global_every = 0;  ///< with a window: every global_every-th layer attends fully
+  std::int64_t global_heads = 0;  ///< with a window: heads of a full-attention branch in each
+                                  ///< local layer, summed with the local heads' output
+
+  /// Whether any layer attends over a window.
+  bool enabled() const noexcept { return window > 0; }
+  /// Whether layer `i` (0-based) attends over the sliding window (else over all positions).
+  bool is_local_layer(std::int64_t i) const noexcept {
+    return window > 0 && !(global_every > 0 && (i + 1) % global_every == 0);
+  }
+  /// Whether layer `i` has a full-attention branch next to its local heads.
+  bool has_global_branch(std::int64_t i) const noexcept { return global_heads > 0 && is_local_layer(i); }
+};
+
+/// Hyper-parameters of the Llama-style decoder. The defaults are the "dense" schema's.
 struct DenseOptions {
   std::int64_t vocab_size = 0;        ///< V: rows of the embedding, width of the logits
   std::int64_t d_model = 256;         ///< D: width of the residual stream
@@ -36,23 +56,13 @@ struct DenseOptions {
   std::int64_t v_head_dim = 0;        ///< MLA: per-head value width (0 = head_dim)
   std::int64_t mtp_depth = 0;     ///< multi-token prediction modules (0 = none)
   double mtp_weight = 0.3;        ///< lambda: weight of their mean loss
-  // Hybrid attention (the "hybrid" architecture; the "dense" one leaves them 0).
-  std::int64_t window = 0;        ///< sliding-window width of local attention; 0 = full attention
-  std::int64_t global_every = 0;  ///< with a window: every global_every-th layer attends fully
-  std::int64_t global_heads = 0;  ///< with a window: heads of a full-attention branch in each
-                                  ///< local layer, summed with the local heads' output
-
-  /// Whether layer `i` (0-based) attends over the sliding window (else over all positions).
-  bool is_local_layer(std::int64_t i) const noexcept {
-    return window > 0 && !(global_every > 0 && (i + 1) % global_every == 0);
-  }
-
-  /// Whether layer `i` has a full-attention branch next to its local heads.
-  bool has_global_branch(std::int64_t i) const noexcept { return global_heads > 0 && is_local_layer(i); }
+  /// Local/global attention layout; the "hybrid" architecture's keys, empty for "dense" and
+  /// "moe" (which bind none of them).
+  LocalAttention local;
 
   /// The architecture these options are registered as, for messages: "hybrid" with a window,
   /// else "dense".
-  const char* architecture() const noexcept { return window > 0 ? "hybrid" : "dense"; }
+  const char* architecture() const noexcept { return local.enabled() ? "hybrid" : "dense"; }
   /// Key/value heads with 0 resolved to n_heads.
   std::int64_t kv_heads() const noexcept { return n_kv_heads == 0 ? n_heads : n_kv_heads; }
   /// Width of one head: d_model / n_heads.
@@ -122,4 +132,4 @@ std::int64_t mtp_matmul_parameters(const DenseOptions& options);
 /// PaLM / nanoGPT convention), so MFU is comparable with figures computed the same way.
 double dense_flops_per_token(const DenseOptions& options, std::int64_t seq_len);
 
-}  // namespace anvil::builtin
+}  // namespace anvil::nn
