@@ -3,7 +3,7 @@
 // the components that are cheap to create so their own semantic checks run, checks the
 // architecture's options through its footprint, and prints the components, the data's state
 // and a memory plan per rank.
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/data_setup.h"
 #include "cli/output_folder.h"
 #include "cli/run_components.h"

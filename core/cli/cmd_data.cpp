@@ -1,6 +1,6 @@
 // `anvil data prepare`: raw text to token shards, from a manifest's [data] section or from
 // flags; `anvil data inspect` is in cmd_data_inspect.cpp.
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/data_setup.h"
 #include "cli/prepare_run.h"
 #include "cli/run_setup.h"

@@ -4,7 +4,7 @@
 #include "checkpoint/checkpoint_layout.h"
 #include "cli/checkpoint_model.h"
 #include "cli/tokenizer_setup.h"
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/run_setup.h"
 #include "export/hf_export.h"
 #include "manifest/manifest.h"

@@ -2,7 +2,7 @@
 // sampling settings default to the run's [sample] section; the continuation is printed as it is
 // generated (after the prompt) and a line of statistics goes to stderr.
 #include "cli/checkpoint_model.h"
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/run_setup.h"
 #include "train/device_setup.h"
 #include "train/sampler.h"

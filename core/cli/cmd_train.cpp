@@ -2,7 +2,7 @@
 // when it is missing or out of date (training the tokenizer if needed), builds the components
 // from their plugins, trains, evaluates, prints a summary and a generated sample, and leaves
 // the run folder: metrics.jsonl and the resolved manifest.
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/data_setup.h"
 #include "checkpoint/checkpoint_io.h"
 #include "checkpoint/checkpointer.h"

@@ -1,6 +1,6 @@
 // `anvil version` / `anvil --version`: what this binary was built with and what it can use,
 // i.e. everything a plugin author must match and everything a bug report needs.
-#include "cli/command.h"
+#include "cli/torch_commands.h"
 #include "cli/run_setup.h"
 #include "host/blas_setup.h"
 #include "host/cpu_features.h"

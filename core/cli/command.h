@@ -1,5 +1,7 @@
 #pragma once
-// The `anvil` command table and the single place where errors become messages and exit codes.
+// The `anvil` command table. The executable runs the commands that need no tensor itself
+// (tokenizer, plugins) and so starts without LibTorch; the others live in the LibTorch commands
+// library (cli/torch_commands.h), which it loads when one of them is asked for.
 
 #include <string>
 #include <vector>
@@ -8,7 +10,7 @@ namespace anvil::core {
 
 /// One `anvil <name>` command. `run` receives the arguments after the command name and returns
 /// the exit code; errors are thrown (anvil::Error and Boost.Program_options errors) and
-/// reported by run_cli.
+/// reported by run_reporting_errors (cli/error_report.h).
 struct Command {
   const char* name;
   const char* summary;
@@ -18,19 +20,12 @@ struct Command {
 /// Every command, in the order `anvil --help` lists them.
 const std::vector<Command>& commands();
 
-/// Entry point of the binary: dispatches argv to a command, prints errors compiler-style
-/// (manifest problems with file:line:col and a caret) and maps them to exit codes:
-/// 0 ok, 1 failure, 2 bad manifest or command line, 3 plugin error.
+/// Entry point of the binary: dispatches argv to a command and maps what it throws to an exit
+/// code: 0 ok, 1 failure, 2 bad manifest or command line, 3 plugin error.
 int run_cli(int argc, char** argv);
 
-// The commands (one file each).
-int run_version_command(const std::vector<std::string>& args);
+// The commands the executable runs itself (one file each).
 int run_plugins_command(const std::vector<std::string>& args);
-int run_check_command(const std::vector<std::string>& args);
 int run_tokenizer_command(const std::vector<std::string>& args);
-int run_data_command(const std::vector<std::string>& args);
-int run_train_command(const std::vector<std::string>& args);
-int run_export_command(const std::vector<std::string>& args);
-int run_generate_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

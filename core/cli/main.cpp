@@ -1,8 +1,4 @@
 #include "cli/command.h"
-#include "host/blas_setup.h"
 
-int main(int argc, char** argv) {
-  // First: it may re-execute the binary so OpenBLAS loads with the right kernels.
-  anvil::core::ensure_fast_blas(argc, argv);
-  return anvil::core::run_cli(argc, argv);
-}
+// The `anvil` executable links no LibTorch: commands that need it load it (cli/torch_commands.h).
+int main(int argc, char** argv) { return anvil::core::run_cli(argc, argv); }

@@ -1,6 +1,8 @@
 #include "cli/run_components.h"
 
 #include "cli/tokenizer_setup.h"
+#include "host/cpu_features.h"
+#include "host/peak_flops.h"
 
 #include <anvil/errors.h>
 
@@ -82,6 +84,11 @@ std::vector<PluginRecord> plugin_records(const PluginHost& host, const std::vect
                        entry->plugin_version});
   }
   return records;
+}
+
+Precision resolve_precision(const std::string& name, c10::Device device) {
+  const std::string resolved = name == "auto" ? resolve_auto_precision(device, cpu_features()) : name;
+  return *parse_precision(resolved);
 }
 
 }  // namespace anvil::core

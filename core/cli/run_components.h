@@ -7,6 +7,7 @@
 #include "manifest/validate.h"
 #include "metrics/metrics_file.h"
 #include "plugin/plugin_host.h"
+#include "train/precision.h"
 #include "train/sampler.h"
 #include "train/step_runner.h"
 #include "train/trainer.h"
@@ -19,6 +20,8 @@
 #include <anvil/optimizer.h>
 #include <anvil/options.h>
 #include <anvil/tokenizer.h>
+
+#include <c10/core/Device.h>
 
 #include <filesystem>
 #include <memory>
@@ -84,5 +87,9 @@ std::optional<ModelFootprint> architecture_footprint(const std::vector<Component
 /// The components of `sections` and the libraries that provide them (for checkpoints).
 std::vector<PluginRecord> plugin_records(const PluginHost& host,
                                          const std::vector<ComponentSection>& sections);
+
+/// The precision a run computes in: [training] precision ("auto", "fp32", "bf16", "fp16"),
+/// with auto resolved for `device` (bf16 where it multiplies bf16 fast, else fp32).
+Precision resolve_precision(const std::string& name, c10::Device device);
 
 }  // namespace anvil::core

@@ -1,7 +1,5 @@
 #include "cli/run_setup.h"
 
-#include "host/cpu_features.h"
-#include "host/peak_flops.h"
 #include "log/logging.h"
 
 #include <anvil/errors.h>
@@ -65,18 +63,29 @@ std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
   return paths;
 }
 
-std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
-                                         const std::vector<fs::path>& manifest_paths) {
+namespace {
+std::vector<fs::path> search_path_of(const CommonOptions& common,
+                                     const std::vector<fs::path>& manifest_paths) {
   std::vector<fs::path> first(common.plugin_paths.begin(), common.plugin_paths.end());
   first.insert(first.end(), manifest_paths.begin(), manifest_paths.end());
+  return plugin_search_path(first);
+}
+}  // namespace
+
+std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
+                                         const std::vector<fs::path>& manifest_paths) {
   auto host = std::make_unique<PluginHost>();
-  host->discover(plugin_search_path(first));
+  host->discover(search_path_of(common, manifest_paths));
   return host;
 }
 
-Precision resolve_precision(const std::string& name, c10::Device device) {
-  const std::string resolved = name == "auto" ? resolve_auto_precision(device, cpu_features()) : name;
-  return *parse_precision(resolved);
+std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
+                                             const std::string& name) {
+  const std::vector<fs::path> search_path = search_path_of(common, {});
+  auto host = std::make_unique<PluginHost>();
+  host->discover_kind(search_path, kind);
+  if (!host->find(kind, name)) host->discover(search_path);
+  return host;
 }
 
 }  // namespace anvil::core

@@ -1,13 +1,12 @@
 #pragma once
 // What every command shares: the common options (logging, plugin path), command-line parsing
-// with --help, and loading the plugins a manifest needs.
+// with --help, and loading the plugins a manifest needs. Free of LibTorch, like the commands
+// the `anvil` executable runs itself (cli/command.h).
 
 #include "manifest/manifest.h"
 #include "plugin/plugin_host.h"
-#include "train/precision.h"
 
 #include <boost/program_options.hpp>
-#include <c10/core/Device.h>
 
 #include <filesystem>
 #include <memory>
@@ -36,10 +35,6 @@ bool parse_command_line(const std::vector<std::string>& args, const std::string&
                         boost::program_options::variables_map& values,
                         const CommonOptions& common);
 
-/// The precision a run computes in: [training] precision ("auto", "fp32", "bf16", "fp16"),
-/// with auto resolved for `device` (bf16 where it multiplies bf16 fast, else fp32).
-Precision resolve_precision(const std::string& name, c10::Device device);
-
 /// One action of a command that has several (`anvil tokenizer train`).
 struct Action {
   const char* name;
@@ -60,5 +55,11 @@ std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifes
 /// install folder. Rejected libraries are logged as warnings and stay visible in libraries().
 std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
                                          const std::vector<std::filesystem::path>& manifest_paths);
+
+/// The plugins for a command that needs one component, `name` of `kind`, and no manifest: the
+/// libraries named for `kind` first (PluginHost::discover_kind), which for a tokenizer means no
+/// LibTorch, then every other library only when none of them provides it.
+std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
+                                             const std::string& name);
 
 }  // namespace anvil::core

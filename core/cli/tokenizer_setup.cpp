@@ -77,8 +77,9 @@ OpenTokenizer open_tokenizer(const CommonOptions& common, const fs::path& dir,
                              const std::string& plugin) {
   toml::table section = tokenizer_section_of(dir, plugin);
   OpenTokenizer opened;
-  opened.host = load_plugins(common, {});
-  opened.logger = make_logger("tokenizer/" + section["plugin"].value_or(std::string()));
+  const std::string name = section["plugin"].value_or(std::string());
+  opened.host = load_plugins_for(common, ComponentKind::tokenizer, name);
+  opened.logger = make_logger("tokenizer/" + name);
   opened.tokenizer = make_tokenizer(*opened.host, section, (dir / kTokenizerSidecar).string(),
                                     *opened.logger);
   opened.tokenizer->load(dir);

@@ -206,9 +206,34 @@ void PluginHost::load(const fs::path& library) {
   }
 }
 
+std::string_view library_prefix(ComponentKind kind) {
+  switch (kind) {
+    case ComponentKind::tokenizer: return "tokenizer-";
+    case ComponentKind::architecture: return "arch-";
+    case ComponentKind::optimizer: return "optimizer-";
+    case ComponentKind::offload: return "offload-";
+    case ComponentKind::loss: return "loss-";
+    case ComponentKind::evaluator: return "eval-";
+  }
+  return {};
+}
+
 void PluginHost::discover(const std::vector<fs::path>& search_path) {
-  searched_.insert(searched_.end(), search_path.begin(), search_path.end());
-  const auto try_load = [this](const fs::path& file) {
+  discover_matching(search_path, {}, /*warn_missing=*/!discovered_kind_);
+}
+
+void PluginHost::discover_kind(const std::vector<fs::path>& search_path, ComponentKind kind) {
+  discover_matching(search_path, library_prefix(kind), /*warn_missing=*/true);
+  discovered_kind_ = true;  // a later discover() of the same path need not warn again
+}
+
+void PluginHost::discover_matching(const std::vector<fs::path>& search_path,
+                                   std::string_view file_prefix, bool warn_missing) {
+  for (const fs::path& entry : search_path)
+    if (std::find(searched_.begin(), searched_.end(), entry) == searched_.end())
+      searched_.push_back(entry);
+  const auto try_load = [this, file_prefix](const fs::path& file) {
+    if (file.filename().string().compare(0, file_prefix.size(), file_prefix) != 0) return;
     try {
       if (find_record(libraries_, file)) return;  // seen earlier in the search path
       load(file);
@@ -225,7 +250,7 @@ void PluginHost::discover(const std::vector<fs::path>& search_path) {
       for (const fs::path& file : libraries_in(entry)) try_load(file);
     } else if (fs::exists(entry, error)) {
       try_load(entry);
-    } else {
+    } else if (warn_missing) {
       spdlog::warn("plugin search path entry '{}' does not exist; skipped", entry.string());
     }
   }

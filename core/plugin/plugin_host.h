@@ -57,6 +57,10 @@ struct ComponentEntry {
 std::vector<std::filesystem::path> plugin_search_path(
     const std::vector<std::filesystem::path>& manifest_paths);
 
+/// The file-name prefix of the libraries that hold components of `kind` by convention (the
+/// built-in plugins' names: "tokenizer-", "arch-", "optimizer-", "offload-", "loss-", "eval-").
+std::string_view library_prefix(ComponentKind kind);
+
 /// The folder installed plugins live in, derived from the running executable.
 std::filesystem::path installed_plugin_dir();
 
@@ -78,6 +82,12 @@ class PluginHost final : public ComponentCatalog {
   /// Loads every `*.so` in each folder (or file) of `search_path`, in order. Problems are
   /// recorded in libraries() and logged as errors; they never throw.
   void discover(const std::vector<std::filesystem::path>& search_path);
+
+  /// discover() limited to the libraries named by the convention for `kind`
+  /// (library_prefix: "tokenizer-*.so", ...), for a command that needs components of one kind
+  /// only: it loads no architecture, so no LibTorch. Call discover() after it for everything
+  /// else (when the component is not found); libraries already seen are not loaded twice.
+  void discover_kind(const std::vector<std::filesystem::path>& search_path, ComponentKind kind);
 
   /// Every library seen by load() or discover(), loaded or rejected, in load order.
   const std::vector<LibraryRecord>& libraries() const { return libraries_; }
@@ -112,6 +122,9 @@ class PluginHost final : public ComponentCatalog {
 
  private:
   class Registrar;  // the Registry implementation handed to one library's register function
+  void discover_matching(const std::vector<std::filesystem::path>& search_path,
+                         std::string_view file_prefix, bool warn_missing);
+  bool discovered_kind_ = false;  // discover_kind() ran (and warned about missing entries)
   std::vector<LibraryRecord> libraries_;
   std::vector<std::filesystem::path> searched_;  // discover()'s search path
   std::vector<ComponentEntry> entries_;

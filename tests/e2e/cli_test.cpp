@@ -233,6 +233,40 @@ TEST_CASE("tokenizer train, encode and decode round-trip text through the CLI", 
         "zebra héllo\nwörld 42\n");
 }
 
+namespace {
+// The shared libraries an `anvil` run mapped, as the dynamic loader reports them (LD_DEBUG).
+std::string libraries_loaded_by(const std::string& arguments) {
+  const std::string log = anvil::test::write_temp_file("ld-debug", "") + "-log";
+  const auto run = anvil::test::run_process("LD_DEBUG=files LD_DEBUG_OUTPUT=" + log + " " +
+                                            ANVIL_EXECUTABLE + " " + arguments);
+  REQUIRE(run.exit_code == 0);
+  std::string loaded;
+  const std::filesystem::path folder = std::filesystem::path(log).parent_path();
+  for (const auto& entry : std::filesystem::directory_iterator(folder))
+    if (entry.path().filename().string().rfind(std::filesystem::path(log).filename().string(), 0) == 0) {
+      std::ifstream in(entry.path());
+      loaded.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  return loaded;
+}
+}  // namespace
+
+TEST_CASE("tokenizer encode and decode start without LibTorch", "[e2e][tokenizer]") {
+  const std::string corpus = anvil::test::write_temp_file("startup-corpus.txt", "hello world\n");
+  const std::string out = anvil::test::write_temp_file("startup", "") + "-tokenizer";
+  REQUIRE(run_anvil("tokenizer train --plugin char --input " + corpus + " --out " + out).exit_code == 0);
+  const std::string text = anvil::test::write_temp_file("startup-text.txt", "hello");
+
+  // Only the tokenizer libraries are loaded, and nothing of LibTorch.
+  const std::string encode = libraries_loaded_by("tokenizer encode --tokenizer " + out + " " + text);
+  CHECK_THAT(encode, Contains("tokenizer-char.so"));
+  CHECK_THAT(encode, !Contains("libtorch_cpu"));
+  CHECK_THAT(encode, !Contains("arch-dense.so"));
+  CHECK_THAT(encode, !Contains("anvil-commands.so"));
+  // A command that computes loads it (so the check above can fail).
+  CHECK_THAT(libraries_loaded_by("version"), Contains("libtorch_cpu"));
+}
+
 TEST_CASE("tokenizer commands report bad input with exit codes", "[e2e][tokenizer]") {
   const auto missing_input = run_anvil("tokenizer train --plugin char --input /nonexistent.txt --out /tmp/x");
   CHECK(missing_input.exit_code == 1);
