@@ -2,6 +2,7 @@
 
 #include "checkpoint/checkpoint_io.h"
 #include "train/train_checkpoint.h"
+#include "run/open_run.h"
 
 #include <spdlog/spdlog.h>
 
@@ -13,10 +14,11 @@ CheckpointModel load_checkpoint_model(const CommonOptions& common, const fs::pat
   CheckpointModel loaded;
   loaded.dir = resolve_checkpoint(path, [](const std::string& message) { spdlog::warn("{}", message); });
   loaded.step = read_checkpoint_state(loaded.dir / kStateFile).step;
-  Manifest manifest = Manifest::load(loaded.dir / kManifestFile);
+  OpenRun opened = open_run(loaded.dir / kManifestFile, {}, common.plugin_paths);
+  const Manifest& manifest = opened.manifest;
+  const std::vector<ComponentSection>& sections = opened.sections;
   Run& run = loaded.run;
-  run.host = load_plugins(common, manifest_plugin_paths(manifest));
-  const std::vector<ComponentSection> sections = validate_manifest(manifest, *run.host);
+  run.host = std::move(opened.host);
   loaded.config = read_train_config(manifest);
   open_tokenizer_folder(run, loaded.dir / kCheckpointTokenizerDir);
 

@@ -18,6 +18,7 @@
 #include "train/device_setup.h"
 #include "train/precision.h"
 #include "train/train_config.h"
+#include "run/open_run.h"
 
 #include <anvil/errors.h>
 #include <anvil/optimizer.h>
@@ -239,11 +240,10 @@ int run_check_command(const std::vector<std::string>& args) {
                           description, positional, values, common))
     return 0;
 
-  std::vector<Override> parsed;
-  for (const std::string& text : overrides) parsed.push_back(Override{text});
-  Manifest manifest = Manifest::load(manifest_path, parsed);
-  const auto host = load_plugins(common, manifest_plugin_paths(manifest));
-  const std::vector<ComponentSection> sections = validate_manifest(manifest, *host);
+  OpenRun run = open_run(manifest_path, overrides, common.plugin_paths);
+  Manifest& manifest = run.manifest;
+  const std::unique_ptr<PluginHost>& host = run.host;
+  const std::vector<ComponentSection>& sections = run.sections;
   const CheapComponents made = create_components(sections, *host);
   if (ranks == 0) ranks = world_size_from_environment();
   if (ranks < 1) throw Error("--ranks must be at least 1, got " + std::to_string(ranks));

@@ -10,6 +10,7 @@
 #include "log/logging.h"
 #include "manifest/validate.h"
 #include "metrics/progress_bar.h"
+#include "run/open_run.h"
 
 #include <anvil/errors.h>
 #include <anvil/toml_text.h>
@@ -86,29 +87,27 @@ int prepare(const std::vector<std::string>& argv) {
                           description, positional, values, args.common))
     return 0;
 
-  std::vector<Override> overrides;
-  for (const std::string& text : args.sets) overrides.push_back(Override{text});
+  std::vector<std::string> sets = args.sets;
   if (!args.manifest.empty() && !args.out.empty())
-    overrides.push_back(Override{"data.dataset=" + quote_string(fs::absolute(args.out).string())});
-  if (args.workers >= 0) overrides.push_back(Override{"data.workers=" + std::to_string(args.workers)});
+    sets.push_back("data.dataset=" + quote_string(fs::absolute(args.out).string()));
+  if (args.workers >= 0) sets.push_back("data.workers=" + std::to_string(args.workers));
   if (!args.manifest.empty() && (!args.inputs.empty() || !args.valid.empty() || !args.tokenizer.empty()))
     throw Error("give either a manifest or --input/--valid/--tokenizer, not both",
                 "with a manifest, change inputs with --set data.train=[...]");
 
-  const bool from_manifest = !args.manifest.empty();
-  Manifest manifest = from_manifest ? Manifest::load(args.manifest, overrides)
-                                    : manifest_from_flags(args, overrides);
-  const std::unique_ptr<PluginHost> host =
-      load_plugins(args.common, from_manifest ? manifest_plugin_paths(manifest)
-                                              : std::vector<fs::path>{});
-  const toml::table* manifest_tokenizer = nullptr;
-  if (from_manifest) {
-    validate_manifest(manifest, *host);
-    manifest_tokenizer = manifest.root()["tokenizer"].as_table();
-  } else {
-    validate_core_sections(manifest, "data", *host);
+  if (!args.manifest.empty()) {
+    OpenRun run = open_run(args.manifest, sets, args.common.plugin_paths);
+    prepare_data(run.manifest, *run.host, run.manifest.root()["tokenizer"].as_table(), args.plugin,
+                 args.force, std::cout);
+    return 0;
   }
-  prepare_data(manifest, *host, manifest_tokenizer, args.plugin, args.force, std::cout);
+  // From flags: a manifest of [data] alone, made from them; the tokenizer is the folder's.
+  std::vector<Override> overrides;
+  for (const std::string& text : sets) overrides.push_back(Override{text});
+  Manifest manifest = manifest_from_flags(args, overrides);
+  const std::unique_ptr<PluginHost> host = load_plugins(args.common, {});
+  validate_core_sections(manifest, "data", *host);
+  prepare_data(manifest, *host, nullptr, args.plugin, args.force, std::cout);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "manifest/overrides.h"
 #include "manifest/validate.h"
 #include "metrics/progress_bar.h"
+#include "run/open_run.h"
 
 #include <anvil/errors.h>
 #include <anvil/options.h>
@@ -34,8 +35,7 @@ struct TrainSetup {
   fs::path out;
 };
 
-TrainSetup setup_from_manifest(Manifest& manifest, const std::string& out, const PluginHost& host) {
-  validate_manifest(manifest, host);
+TrainSetup setup_from_manifest(const Manifest& manifest, const std::string& out) {
   TrainSetup setup;
   setup.section = *manifest.root()["tokenizer"].as_table();
   // The tokenizer folder records the end-of-document token, so that a dataset prepared from
@@ -92,11 +92,9 @@ int train(const std::vector<std::string>& args) {
   if (!manifest_path.empty()) {
     if (!plugin.empty() || !inputs.empty() || vocab_size || !options.empty())
       throw Error("give either a manifest or --plugin/--input/--vocab-size/--option, not both");
-    std::vector<Override> overrides;
-    for (const std::string& text : sets) overrides.push_back(Override{text});
-    Manifest manifest = Manifest::load(manifest_path, overrides);
-    host = load_plugins(common, manifest_plugin_paths(manifest));
-    setup = setup_from_manifest(manifest, out, *host);
+    OpenRun run = open_run(manifest_path, sets, common.plugin_paths);
+    host = std::move(run.host);
+    setup = setup_from_manifest(run.manifest, out);
   } else {
     if (plugin.empty()) throw Error("tokenizer train needs a manifest or --plugin NAME");
     if (inputs.empty()) throw Error("tokenizer train needs --input FILE...");

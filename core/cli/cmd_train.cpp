@@ -29,6 +29,7 @@
 #include "train/stop_signals.h"
 #include "train/train_checkpoint.h"
 #include "train/trainer.h"
+#include "run/open_run.h"
 
 #include <anvil/errors.h>
 #include <anvil/evaluator.h>
@@ -283,12 +284,11 @@ int run_train_command(const std::vector<std::string>& argv) {
   std::optional<fs::path> named_checkpoint;  // resolved (and verified) once
   if (args.resume && !args.resume->empty()) named_checkpoint = resolve_checkpoint(*args.resume, warn);
   const fs::path manifest_path = args.manifest.empty() ? *named_checkpoint / kManifestFile : fs::path(args.manifest);
-  std::vector<Override> overrides;
-  for (const std::string& text : args.sets) overrides.push_back(Override{text});
-  Manifest manifest = Manifest::load(manifest_path, overrides);
+  OpenRun opened = open_run(manifest_path, args.sets, args.common.plugin_paths);
+  Manifest& manifest = opened.manifest;
+  const std::vector<ComponentSection>& sections = opened.sections;
   Run run;
-  run.host = load_plugins(args.common, manifest_plugin_paths(manifest));
-  const std::vector<ComponentSection> sections = validate_manifest(manifest, *run.host);
+  run.host = std::move(opened.host);
   make_paths_absolute(manifest.root());
   const TrainConfig config = read_train_config(manifest);
   check_architecture(manifest, sections, *run.host, config);

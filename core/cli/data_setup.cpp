@@ -39,34 +39,37 @@ std::vector<fs::path> inputs_of(const toml::table& data, const char* key) {
   return files;
 }
 
-PrepareOptions prepare_options_of(const toml::table& data) {
+// [data], [data.clean] and [data.dedup] as validation left them: every key set, defaults (from
+// core_schema.cpp, their one declaration) filled in, every type and choice checked, so neither
+// the reads nor the parsers can fail here.
+PrepareOptions prepare_options_of(const toml::table& root) {
+  const auto text = [&root](std::string_view path) { return validated_value<std::string>(root, path); };
+  const auto integer = [&root](std::string_view path) { return validated_value<std::int64_t>(root, path); };
+  const auto real = [&root](std::string_view path) { return validated_value<double>(root, path); };
+  const auto flag = [&root](std::string_view path) { return validated_value<bool>(root, path); };
   PrepareOptions o;
-  const toml::table& clean = *data["clean"].as_table();
-  const toml::table& dedup = *data["dedup"].as_table();
-  // Validation has checked every type and choice, so the parsers cannot fail here.
-  o.reader.format = *parse_input_format(data["format"].value_or(std::string("auto")));
-  o.reader.split = *parse_document_split(data["document"].value_or(std::string("paragraph")));
-  o.reader.text_field = data["text_field"].value_or(std::string("text"));
-  o.reader.on_bad_record = *parse_bad_record_policy(data["on_bad_record"].value_or(std::string("error")));
-  o.valid_fraction = data["valid_fraction"].value_or(0.01);
-  o.shard_tokens = static_cast<std::uint64_t>(data["shard_tokens"].value_or(std::int64_t{1}));
-  o.eos_token = data["eos_token"].value_or(std::string());
-  o.workers = static_cast<int>(data["workers"].value_or(std::int64_t{0}));
-  o.clean.normalize = *parse_normalization(clean["normalize"].value_or(std::string("nfc")));
-  o.clean.invalid_utf8 =
-      *parse_invalid_utf8_policy(clean["invalid_utf8"].value_or(std::string("repair")));
-  o.clean.strip_control = clean["strip_control"].value_or(true);
-  o.clean.min_chars = static_cast<std::size_t>(clean["min_chars"].value_or(std::int64_t{0}));
-  o.clean.max_chars = static_cast<std::size_t>(clean["max_chars"].value_or(std::int64_t{0}));
-  o.clean.min_words = static_cast<std::size_t>(clean["min_words"].value_or(std::int64_t{0}));
-  o.clean.max_symbol_ratio = clean["max_symbol_ratio"].value_or(1.0);
-  o.clean.max_repeated_line_ratio = clean["max_repeated_line_ratio"].value_or(1.0);
-  o.dedup.exact = dedup["exact"].value_or(true);
-  o.dedup.near = dedup["near"].value_or(true);
-  o.dedup.shingle = static_cast<int>(dedup["shingle"].value_or(std::int64_t{5}));
-  o.dedup.permutations = static_cast<int>(dedup["permutations"].value_or(std::int64_t{128}));
-  o.dedup.bands = static_cast<int>(dedup["bands"].value_or(std::int64_t{16}));
-  o.dedup.threshold = dedup["threshold"].value_or(0.8);
+  o.reader.format = *parse_input_format(text("data.format"));
+  o.reader.split = *parse_document_split(text("data.document"));
+  o.reader.text_field = text("data.text_field");
+  o.reader.on_bad_record = *parse_bad_record_policy(text("data.on_bad_record"));
+  o.valid_fraction = real("data.valid_fraction");
+  o.shard_tokens = static_cast<std::uint64_t>(integer("data.shard_tokens"));
+  o.eos_token = text("data.eos_token");
+  o.workers = static_cast<int>(integer("data.workers"));
+  o.clean.normalize = *parse_normalization(text("data.clean.normalize"));
+  o.clean.invalid_utf8 = *parse_invalid_utf8_policy(text("data.clean.invalid_utf8"));
+  o.clean.strip_control = flag("data.clean.strip_control");
+  o.clean.min_chars = static_cast<std::size_t>(integer("data.clean.min_chars"));
+  o.clean.max_chars = static_cast<std::size_t>(integer("data.clean.max_chars"));
+  o.clean.min_words = static_cast<std::size_t>(integer("data.clean.min_words"));
+  o.clean.max_symbol_ratio = real("data.clean.max_symbol_ratio");
+  o.clean.max_repeated_line_ratio = real("data.clean.max_repeated_line_ratio");
+  o.dedup.exact = flag("data.dedup.exact");
+  o.dedup.near = flag("data.dedup.near");
+  o.dedup.shingle = static_cast<int>(integer("data.dedup.shingle"));
+  o.dedup.permutations = static_cast<int>(integer("data.dedup.permutations"));
+  o.dedup.bands = static_cast<int>(integer("data.dedup.bands"));
+  o.dedup.threshold = real("data.dedup.threshold");
   return o;
 }
 
@@ -137,7 +140,7 @@ fs::path dataset_dir_of(const Manifest& manifest) {
 DataPlan plan_data(const Manifest& manifest) {
   const toml::table& data = *manifest.root()["data"].as_table();
   DataPlan plan;
-  plan.prepare = prepare_options_of(data);
+  plan.prepare = prepare_options_of(manifest.root());
   plan.prepare.train_inputs = inputs_of(data, "train");
   if (plan.prepare.train_inputs.empty())
     throw DataError(manifest.path().string() + ": [data] train lists no inputs to prepare",

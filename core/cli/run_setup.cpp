@@ -1,6 +1,7 @@
 #include "cli/run_setup.h"
 
 #include "log/logging.h"
+#include "run/open_run.h"
 
 #include <anvil/errors.h>
 
@@ -54,34 +55,14 @@ int run_action(const std::string& command, const std::vector<std::string>& args,
   return kExitConfig;
 }
 
-std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
-  std::vector<fs::path> paths;
-  const toml::array* entries = manifest.root().at_path("plugins.paths").as_array();
-  if (!entries) return paths;
-  for (const toml::node& entry : *entries)
-    if (entry.is_string()) paths.push_back(Manifest::resolve_path(entry));
-  return paths;
-}
-
-namespace {
-std::vector<fs::path> search_path_of(const CommonOptions& common,
-                                     const std::vector<fs::path>& manifest_paths) {
-  std::vector<fs::path> first(common.plugin_paths.begin(), common.plugin_paths.end());
-  first.insert(first.end(), manifest_paths.begin(), manifest_paths.end());
-  return plugin_search_path(first);
-}
-}  // namespace
-
 std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
                                          const std::vector<fs::path>& manifest_paths) {
-  auto host = std::make_unique<PluginHost>();
-  host->discover(search_path_of(common, manifest_paths));
-  return host;
+  return discover_plugins(common.plugin_paths, manifest_paths);
 }
 
 std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
                                              const std::string& name) {
-  const std::vector<fs::path> search_path = search_path_of(common, {});
+  const std::vector<fs::path> search_path = run_search_path(common.plugin_paths, {});
   auto host = std::make_unique<PluginHost>();
   host->discover_kind(search_path, kind);
   if (!host->find(kind, name)) host->discover(search_path);

@@ -5,6 +5,7 @@
 
 #include "manifest/manifest.h"
 #include "plugin/plugin_host.h"
+#include "run/open_run.h"
 
 #include <boost/program_options.hpp>
 
@@ -46,10 +47,6 @@ struct Action {
 /// action is unknown (exit 2).
 int run_action(const std::string& command, const std::vector<std::string>& args,
                const std::string& usage, const std::vector<Action>& actions);
-
-/// The manifest's [plugins] paths, resolved with Manifest::resolve_path (entries that are
-/// not strings are left to validation to report).
-std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifest);
 
 /// Discovers plugins on --plugin-path, then `manifest_paths`, then $ANVIL_PLUGIN_PATH and the
 /// install folder. Rejected libraries are logged as warnings and stay visible in libraries().

@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace anvil::core {
@@ -74,5 +76,15 @@ class Manifest {
 /// `table`; the same words as the SDK's option validation. Text over 40 bytes is cut to 37
 /// (at a UTF-8 boundary) and ends in "...".
 std::string describe_value(const toml::node& value);
+
+/// The value at `path` ("training.steps") of a validated manifest's `root`. Validation fills in
+/// every default from the schema, so the readers of the core's sections state no default of
+/// their own; a missing or mistyped key is a programming error (anvil::Error "internal: ...").
+template <typename T>
+T validated_value(const toml::table& root, std::string_view path) {
+  const std::optional<T> value = root.at_path(path).template value<T>();
+  ANVIL_CHECK(value.has_value(), "internal: manifest key ", path, " is not set after validation");
+  return *value;
+}
 
 }  // namespace anvil::core

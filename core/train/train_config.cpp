@@ -11,10 +11,7 @@ namespace {
 
 template <typename T>
 T value_at(const toml::table& root, std::string_view path) {
-  // Validation filled in every default, so a missing key is a programming error.
-  const std::optional<T> value = root.at_path(path).value<T>();
-  ANVIL_CHECK(value.has_value(), "internal: manifest key ", path, " is not set after validation");
-  return *value;
+  return validated_value<T>(root, path);
 }
 
 ConfigError problem_at(const Manifest& manifest, std::string_view path, std::string message,
