@@ -1,21 +1,27 @@
 // Registration of the "bigram" architecture: its options and the factory that reads them.
 #include "bigram_model.h"
 
+#include <anvil/option_binding.h>
 #include <anvil/plugin.h>
 
 namespace {
 
-anvil::OptionSchema bigram_schema() {
-  anvil::OptionSchema schema;
-  schema
-      .add("init_std", 0.02,
-           "standard deviation of the normal initialisation of the logit table (> 0)")
+/// The manifest's keys (the model's own options also carry the vocabulary size).
+struct BigramSettings {
+  double init_std = 0.02;
+};
+
+anvil::OptionBinding<BigramSettings> bigram_binding() {
+  anvil::OptionBinding<BigramSettings> binding;
+  binding
+      .bind("init_std", &BigramSettings::init_std,
+            "standard deviation of the normal initialisation of the logit table (> 0)")
       .min(0.0);
-  return schema;
+  return binding;
 }
 
 double read_init_std(const anvil::Options& options) {
-  const double init_std = options.get<double>("init_std");
+  const double init_std = bigram_binding().read(options).init_std;
   // The schema's bound is inclusive; a zero std would make every logit equal forever.
   if (!(init_std > 0)) options.error("init_std", "must be greater than 0");
   options.diagnostics().throw_if_any();
@@ -34,7 +40,7 @@ anvil::ModelFootprint bigram_footprint(const anvil::Options& options, const anvi
 
 void register_components(anvil::Registry& registry) {
   registry.add<anvil::Model>("bigram", "Bigram language model: a [V, V] table of next-token logits",
-                             bigram_schema(), make_bigram);
+                             bigram_binding().schema(), make_bigram);
   registry.add_model_footprint("bigram", bigram_footprint);
 }
 

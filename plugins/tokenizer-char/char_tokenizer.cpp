@@ -6,6 +6,7 @@
 #include <anvil/toml_text.h>
 
 #include <nlohmann/json.hpp>
+#include <utf8proc.h>
 
 #include <algorithm>
 #include <fstream>
@@ -71,39 +72,14 @@ std::optional<CharMode> parse_char_mode(std::string_view text) {
 }
 
 Utf8Char utf8_decode_at(std::string_view text, std::size_t pos) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const std::size_t left = text.size() - pos;
-  const unsigned char b0 = byte(pos);
-  if (b0 < 0x80) return {b0, 1};
-  // Lead byte -> sequence length and the valid range of the second byte (RFC 3629 table),
-  // which is what rules out overlong forms, surrogates and code points above U+10FFFF.
-  std::size_t length = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  char32_t cp = 0;
-  if (b0 >= 0xC2 && b0 <= 0xDF) {
-    length = 2;
-    cp = b0 & 0x1F;
-  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-    length = 3;
-    cp = b0 & 0x0F;
-    if (b0 == 0xE0) lo = 0xA0;
-    if (b0 == 0xED) hi = 0x9F;
-  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-    length = 4;
-    cp = b0 & 0x07;
-    if (b0 == 0xF0) lo = 0x90;
-    if (b0 == 0xF4) hi = 0x8F;
-  } else {
-    return {};
-  }
-  if (left < length) return {};
-  for (std::size_t i = 1; i < length; ++i) {
-    const unsigned char b = byte(pos + i);
-    const unsigned char min = i == 1 ? lo : 0x80, max = i == 1 ? hi : 0xBF;
-    if (b < min || b > max) return {};
-    cp = (cp << 6) | (b & 0x3F);
-  }
-  return {cp, length};
+  // utf8proc refuses what RFC 3629 calls ill-formed: overlong forms, surrogates, code points
+  // above U+10FFFF, truncated sequences and stray continuation bytes.
+  utf8proc_int32_t code_point;
+  const utf8proc_ssize_t length =
+      utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(text.data()) + pos,
+                       static_cast<utf8proc_ssize_t>(text.size() - pos), &code_point);
+  if (length <= 0) return {};
+  return {static_cast<char32_t>(code_point), static_cast<std::size_t>(length)};
 }
 
 namespace {

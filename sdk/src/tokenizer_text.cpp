@@ -1,37 +1,20 @@
 // Text checks shared by tokenizer plugins.
 #include <anvil/tokenizer.h>
 
+#include <utf8proc.h>
+
 namespace anvil {
 
 bool is_valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t length;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      length = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-      length = 3;
-      if (b0 == 0xE0) lo = 0xA0;
-      if (b0 == 0xED) hi = 0x9F;
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-      length = 4;
-      if (b0 == 0xF0) lo = 0x90;
-      if (b0 == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (s.size() - i < length) return false;
-    for (std::size_t k = 1; k < length; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if (b < (k == 1 ? lo : 0x80) || b > (k == 1 ? hi : 0xBF)) return false;
-    }
-    i += length;
+  // utf8proc's decoder refuses exactly the ill-formed sequences of RFC 3629 (overlong forms,
+  // surrogates, code points above U+10FFFF, truncated or stray continuation bytes).
+  const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(s.data());
+  for (std::size_t i = 0; i < s.size();) {
+    utf8proc_int32_t code_point;
+    const utf8proc_ssize_t length =
+        utf8proc_iterate(bytes + i, static_cast<utf8proc_ssize_t>(s.size() - i), &code_point);
+    if (length <= 0) return false;
+    i += static_cast<std::size_t>(length);
   }
   return true;
 }

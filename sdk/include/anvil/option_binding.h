@@ -54,6 +54,26 @@ class OptionBinding {
     return schema_.add(std::move(key), defaults_.*member, std::move(doc));
   }
 
+  /// Declares option `key` as a string naming one of `choices` and reads it into an enum (or
+  /// any equality-comparable) member: the schema lists the names, its default is the name of
+  /// the member's initial value.
+  template <class E>
+  OptionSpec& bind_choice(std::string key, E Struct::*member,
+                          std::vector<std::pair<std::string, E>> choices, std::string doc) {
+    std::vector<std::string> names;
+    std::string default_name;
+    for (const auto& [name, value] : choices) {
+      names.push_back(name);
+      if (value == defaults_.*member) default_name = name;
+    }
+    readers_.push_back([key, member, choices](const Options& options, Struct& out) {
+      const std::string name = options.template get<std::string>(key);
+      for (const auto& [choice, value] : choices)
+        if (choice == name) out.*member = value;  // validation allowed only these names
+    });
+    return schema_.add(std::move(key), default_name, std::move(doc)).one_of(std::move(names));
+  }
+
   /// Declares every option of `inner` too, read into the member `part` (options shared by a
   /// family of components, such as a decoder's widths inside a larger model's options).
   template <class Inner>

@@ -45,6 +45,33 @@ TEST_CASE("an option binding declares each key once, with the struct's default",
   CHECK(schema.find("sizes")->type() == anvil::OptionType::integer_array);
 }
 
+namespace {
+enum class Speed { fast, slow };
+struct WithEnum {
+  Speed speed = Speed::slow;
+};
+}  // namespace
+
+TEST_CASE("an option binding reads a choice into an enum member", "[sdk][options]") {
+  anvil::OptionBinding<WithEnum> binding;
+  binding.bind_choice("speed", &WithEnum::speed, {{"fast", Speed::fast}, {"slow", Speed::slow}}, "speed");
+  const anvil::OptionSpec& spec = *binding.schema().find("speed");
+  CHECK(spec.type() == anvil::OptionType::string);
+  CHECK(spec.default_text() == "\"slow\"");
+  CHECK(spec.choices() == std::vector<std::string>{"fast", "slow"});
+  for (const auto& [text, expected] : {std::pair{"fast", Speed::fast}, std::pair{"slow", Speed::slow}}) {
+    toml::table table{{"speed", text}};
+    anvil::Diagnostics diagnostics;
+    binding.schema().validate(table, "example", diagnostics);
+    REQUIRE(diagnostics.items().empty());
+    CHECK(binding.read(anvil::Options(table, "example", diagnostics)).speed == expected);
+  }
+  toml::table wrong{{"speed", "warp"}};
+  anvil::Diagnostics diagnostics;
+  binding.schema().validate(wrong, "example", diagnostics);
+  CHECK(diagnostics.items().size() == 1);  // refused by validation, before any read
+}
+
 TEST_CASE("an option binding reads the validated table into the struct", "[sdk][options]") {
   const anvil::OptionBinding<Example> binding = example_binding();
   toml::table table = toml::parse("rate = 0.25\nmode = \"slow\"\nsizes = [4]\n");
