@@ -1,6 +1,6 @@
 // `anvil data prepare`: raw text to token shards, from a manifest's [data] section or from
 // flags; `anvil data inspect` is in cmd_data_inspect.cpp.
-#include "cli/torch_commands.h"
+#include "cli/command.h"
 #include "cli/data_setup.h"
 #include "cli/prepare_run.h"
 #include "cli/run_setup.h"
@@ -105,7 +105,10 @@ int prepare(const std::vector<std::string>& argv) {
   std::vector<Override> overrides;
   for (const std::string& text : sets) overrides.push_back(Override{text});
   Manifest manifest = manifest_from_flags(args, overrides);
-  const std::unique_ptr<PluginHost> host = load_plugins(args.common, {});
+  // Only the folder's tokenizer is needed: its plugin's library first, no architecture.
+  const std::string plugin =
+      tokenizer_section_of(fs::absolute(args.tokenizer), args.plugin)["plugin"].value_or(std::string());
+  const std::unique_ptr<PluginHost> host = load_plugins_for(args.common, ComponentKind::tokenizer, plugin);
   validate_core_sections(manifest, "data", *host);
   prepare_data(manifest, *host, nullptr, args.plugin, args.force, std::cout);
   return 0;

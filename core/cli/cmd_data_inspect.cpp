@@ -1,7 +1,7 @@
 // `anvil data inspect DIR`: what a prepared dataset holds, checked: counts per split, the
 // stage summary of the prepare that made it, the most frequent tokens and a few decoded
 // training windows.
-#include "cli/torch_commands.h"
+#include "cli/command.h"
 #include "cli/run_setup.h"
 #include "metrics/table.h"
 #include "cli/tokenizer_setup.h"

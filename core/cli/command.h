@@ -1,6 +1,6 @@
 #pragma once
 // The `anvil` command table. The executable runs the commands that need no tensor itself
-// (tokenizer, plugins) and so starts without LibTorch; the others live in the LibTorch commands
+// (tokenizer, data, plugins) and so starts without LibTorch; the others live in the LibTorch commands
 // library (cli/torch_commands.h), which it loads when one of them is asked for.
 
 #include <string>
@@ -27,5 +27,6 @@ int run_cli(int argc, char** argv);
 // The commands the executable runs itself (one file each).
 int run_plugins_command(const std::vector<std::string>& args);
 int run_tokenizer_command(const std::vector<std::string>& args);
+int run_data_command(const std::vector<std::string>& args);
 
 }  // namespace anvil::core

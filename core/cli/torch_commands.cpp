@@ -18,9 +18,9 @@ struct TorchCommand {
 };
 
 constexpr TorchCommand kTorchCommands[] = {
-    {"check", run_check_command},       {"data", run_data_command},
-    {"train", run_train_command},       {"generate", run_generate_command},
-    {"export", run_export_command},     {"version", run_version_command},
+    {"check", run_check_command},   {"train", run_train_command},
+    {"generate", run_generate_command}, {"export", run_export_command},
+    {"version", run_version_command},
 };
 
 }  // namespace

@@ -251,7 +251,7 @@ std::string libraries_loaded_by(const std::string& arguments) {
 }
 }  // namespace
 
-TEST_CASE("tokenizer encode and decode start without LibTorch", "[e2e][tokenizer]") {
+TEST_CASE("tokenizer and data commands on folders start without LibTorch", "[e2e][tokenizer]") {
   const std::string corpus = anvil::test::write_temp_file("startup-corpus.txt", "hello world\n");
   const std::string out = anvil::test::write_temp_file("startup", "") + "-tokenizer";
   REQUIRE(run_anvil("tokenizer train --plugin char --input " + corpus + " --out " + out).exit_code == 0);
@@ -263,6 +263,15 @@ TEST_CASE("tokenizer encode and decode start without LibTorch", "[e2e][tokenizer
   CHECK_THAT(encode, !Contains("libtorch_cpu"));
   CHECK_THAT(encode, !Contains("arch-dense.so"));
   CHECK_THAT(encode, !Contains("anvil-commands.so"));
+  // The data commands given folders need only the tokenizer too.
+  const std::string dataset = out + "-dataset";
+  const std::string prepare = libraries_loaded_by("data prepare --input " + corpus + " --tokenizer " +
+                                                  out + " --out " + dataset + " --set data.valid_fraction=0");
+  CHECK_THAT(prepare, Contains("tokenizer-char.so"));
+  CHECK_THAT(prepare, !Contains("libtorch_cpu"));
+  const std::string inspect = libraries_loaded_by("data inspect " + dataset);
+  CHECK_THAT(inspect, Contains("tokenizer-char.so"));
+  CHECK_THAT(inspect, !Contains("libtorch_cpu"));
   // A command that computes loads it (so the check above can fail).
   CHECK_THAT(libraries_loaded_by("version"), Contains("libtorch_cpu"));
 }
