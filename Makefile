@@ -42,7 +42,7 @@ install: build
 # The manifest, loader and fuzz tests under AddressSanitizer + UBSan (results: docs/testing.md).
 asan-test: deps
 	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DANVIL_SANITIZE=ON $(CMAKE_ARGS)
-	cmake --build build-asan -j $(JOBS) --target test_sdk test_manifest test_plugin_loader test_data_input \
+	cmake --build build-asan -j $(JOBS) --target test_sdk test_nn test_manifest test_manifest_fuzz test_plugin_loader test_data_input \
 	  test_data_clean test_data_shards test_data_prepare anvil
 	cd build-asan && ASAN_OPTIONS=detect_leaks=0 ctest --output-on-failure -L "sdk|manifest|loader|data"
 
