@@ -36,9 +36,11 @@ TorchCommandFn load_torch_commands() {
   // for OpenBLAS and where the architecture plugins loaded later find the same copies.
   void* library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
   if (!library) {
-    const char* reason = ::dlerror();
-    throw Error("cannot load anvil's LibTorch commands library '" + path.string() +
-                    "': " + (reason ? reason : "the dynamic loader gave no reason"),
+    const char* error = ::dlerror();
+    std::string reason = error ? error : "the dynamic loader gave no reason";
+    // dlerror() usually starts with the file name, which the message already gives.
+    if (reason.rfind(path.string() + ": ", 0) == 0) reason.erase(0, path.string().size() + 2);
+    throw Error("cannot load anvil's LibTorch commands library '" + path.string() + "': " + reason,
                 "the installation is incomplete or LibTorch is missing: reinstall anvil, or "
                 "check `ldd " + path.string() + "`");
   }

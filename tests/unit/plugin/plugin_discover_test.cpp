@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -93,4 +94,28 @@ TEST_CASE("discover skips missing entries and libraries it has seen", "[plugin][
   const auto seen = host.libraries().size();
   REQUIRE_NOTHROW(host.discover({fixture_dir(), fixture("fixture-wrong-abi")}));
   CHECK(host.libraries().size() == seen);
+}
+
+TEST_CASE("discover_kind loads only the libraries named for the kind, discover the rest",
+          "[plugin][loader]") {
+  CHECK(anvil::core::library_prefix(ComponentKind::tokenizer) == "tokenizer-");
+  CHECK(anvil::core::library_prefix(ComponentKind::architecture) == "arch-");
+  CHECK(anvil::core::library_prefix(ComponentKind::evaluator) == "eval-");
+
+  const std::filesystem::path builtin = ANVIL_BUILTIN_PLUGIN_DIR;
+  PluginHost host;
+  host.discover_kind({builtin}, ComponentKind::tokenizer);
+  std::vector<std::string> loaded;
+  for (const LibraryRecord& record : host.libraries()) loaded.push_back(record.path.filename().string());
+  CHECK(loaded == std::vector<std::string>{"tokenizer-bpe.so", "tokenizer-char.so"});
+  CHECK(host.find(ComponentKind::tokenizer, "bpe") != nullptr);
+  CHECK(host.find(ComponentKind::architecture, "dense") == nullptr);
+
+  // The rest on request; the tokenizer libraries are not loaded (or listed) twice, and the
+  // folder is named once in what was searched.
+  host.discover({builtin});
+  CHECK(host.find(ComponentKind::architecture, "dense") != nullptr);
+  CHECK(records_by_file(host).size() == host.libraries().size());
+  const std::string summary = host.search_summary();
+  CHECK(summary.find(builtin.string()) == summary.rfind(builtin.string()));
 }
