@@ -10,11 +10,9 @@
 
 namespace anvil::core {
 
-namespace {
 // A LibTorch command as the table sees it: `anvil <name>` runs it from the commands library.
 #define ANVIL_TORCH_COMMAND(name) \
   [](const std::vector<std::string>& args) { return run_torch_command(name, args); }
-}  // namespace
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> table = {

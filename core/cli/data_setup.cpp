@@ -1,6 +1,7 @@
 #include "cli/data_setup.h"
 
 #include "cli/tokenizer_setup.h"
+#include "data/data_options.h"
 #include "data/input_files.h"
 #include "manifest/validate.h"
 
@@ -40,13 +41,12 @@ std::vector<fs::path> inputs_of(const toml::table& data, const char* key) {
 }
 
 // [data], [data.clean] and [data.dedup] as validation left them: every key set, defaults (from
-// core_schema.cpp, their one declaration) filled in, every type and choice checked, so neither
-// the reads nor the parsers can fail here.
+// their one declaration: core_schema.cpp, data/data_options.cpp) filled in, every type and
+// choice checked, so neither the reads nor the parsers can fail here.
 PrepareOptions prepare_options_of(const toml::table& root) {
   const auto text = [&root](std::string_view path) { return validated_value<std::string>(root, path); };
   const auto integer = [&root](std::string_view path) { return validated_value<std::int64_t>(root, path); };
   const auto real = [&root](std::string_view path) { return validated_value<double>(root, path); };
-  const auto flag = [&root](std::string_view path) { return validated_value<bool>(root, path); };
   PrepareOptions o;
   o.reader.format = *parse_input_format(text("data.format"));
   o.reader.split = *parse_document_split(text("data.document"));
@@ -56,20 +56,11 @@ PrepareOptions prepare_options_of(const toml::table& root) {
   o.shard_tokens = static_cast<std::uint64_t>(integer("data.shard_tokens"));
   o.eos_token = text("data.eos_token");
   o.workers = static_cast<int>(integer("data.workers"));
-  o.clean.normalize = *parse_normalization(text("data.clean.normalize"));
-  o.clean.invalid_utf8 = *parse_invalid_utf8_policy(text("data.clean.invalid_utf8"));
-  o.clean.strip_control = flag("data.clean.strip_control");
-  o.clean.min_chars = static_cast<std::size_t>(integer("data.clean.min_chars"));
-  o.clean.max_chars = static_cast<std::size_t>(integer("data.clean.max_chars"));
-  o.clean.min_words = static_cast<std::size_t>(integer("data.clean.min_words"));
-  o.clean.max_symbol_ratio = real("data.clean.max_symbol_ratio");
-  o.clean.max_repeated_line_ratio = real("data.clean.max_repeated_line_ratio");
-  o.dedup.exact = flag("data.dedup.exact");
-  o.dedup.near = flag("data.dedup.near");
-  o.dedup.shingle = static_cast<int>(integer("data.dedup.shingle"));
-  o.dedup.permutations = static_cast<int>(integer("data.dedup.permutations"));
-  o.dedup.bands = static_cast<int>(integer("data.dedup.bands"));
-  o.dedup.threshold = real("data.dedup.threshold");
+  // The sub-sections through the bindings that declared them.
+  Diagnostics diagnostics;
+  o.clean = clean_binding().read(Options(*root.at_path("data.clean").as_table(), "data.clean", diagnostics));
+  o.dedup = dedup_binding().read(Options(*root.at_path("data.dedup").as_table(), "data.dedup", diagnostics));
+  ANVIL_CHECK(diagnostics.items().empty(), "internal: [data.clean] or [data.dedup] not validated");
   return o;
 }
 

@@ -4,6 +4,8 @@
 
 #include "manifest/validate.h"
 
+#include "data/data_options.h"
+
 namespace anvil::core {
 namespace {
 
@@ -176,42 +178,6 @@ OptionSchema data_schema() {
   return s;
 }
 
-OptionSchema data_clean_schema() {
-  OptionSchema s;
-  s.add("normalize", "nfc", "Unicode normalization form: nfc, nfkc or none.")
-      .one_of({"nfc", "nfkc", "none"});
-  s.add("invalid_utf8", "repair",
-        "Invalid UTF-8: repair (each bad sequence becomes U+FFFD) or drop the document.")
-      .one_of({"repair", "drop"});
-  s.add("strip_control", true, "Remove control characters other than line feed and tab.");
-  s.add("min_chars", 1, "Shortest document kept, in characters after cleaning.").min(0);
-  s.add("max_chars", 0, "Longest document kept, in characters; 0 for no limit.").min(0);
-  s.add("min_words", 0, "Fewest whitespace-separated words a kept document has.").min(0);
-  s.add("max_symbol_ratio", 1.0,
-        "Largest fraction of characters that are not letters, digits, marks or spaces; 1 "
-        "disables the filter.")
-      .range(0, 1);
-  s.add("max_repeated_line_ratio", 1.0,
-        "Largest fraction of a document's lines that repeat an earlier line of it; 1 disables "
-        "the filter.")
-      .range(0, 1);
-  return s;
-}
-
-OptionSchema data_dedup_schema() {
-  OptionSchema s;
-  s.add("exact", true, "Remove documents whose cleaned text equals an earlier one's.");
-  s.add("near", true, "Remove near duplicates (MinHash + LSH).");
-  s.add("shingle", 5, "Words per shingle for MinHash.").min(1);
-  s.add("permutations", 128, "MinHash signature length (a multiple of bands).").range(1, 1024);
-  s.add("bands", 16, "LSH bands; more bands find less similar pairs as candidates.").range(1, 1024);
-  s.add("threshold", 0.8,
-        "Estimated Jaccard similarity of word shingles at or above which a document is a near "
-        "duplicate of an earlier one.")
-      .range(0, 1);
-  return s;
-}
-
 }  // namespace
 
 const std::vector<std::pair<std::string, OptionSchema>>& core_sections() {
@@ -220,8 +186,8 @@ const std::vector<std::pair<std::string, OptionSchema>>& core_sections() {
       {"plugins", plugins_schema()},
       {"training", training_schema()},
       {"data", data_schema()},
-      {"data.clean", data_clean_schema()},
-      {"data.dedup", data_dedup_schema()},
+      {"data.clean", clean_binding().schema()},  // declared with their structs (data/data_options.h)
+      {"data.dedup", dedup_binding().schema()},
       {"sample", sample_schema()},
       {"checkpoint", checkpoint_schema()},
   };

@@ -28,7 +28,10 @@
 
 #include <anvil/options.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,15 +46,24 @@ class OptionBinding {
   /// Options whose defaults are the members of `defaults` (the struct's own by default).
   explicit OptionBinding(Struct defaults = Struct{}) : defaults_(std::move(defaults)) {}
 
-  /// Declares option `key` of the member's type (bool, int, std::int64_t, double, std::string,
-  /// or std::vector of std::int64_t, double or std::string) with the member's initial value as
+  /// Declares option `key` of the member's type (bool, int, std::int64_t, std::size_t (an
+  /// integer at least 0), double, std::string, or std::vector of std::int64_t, double or
+  /// std::string) with the member's initial value as
   /// its default. Returns the spec for ranges and choices: .min(), .range(), .one_of().
   template <class T>
   OptionSpec& bind(std::string key, T Struct::*member, std::string doc) {
-    readers_.push_back([key, member](const Options& options, Struct& out) {
-      out.*member = options.template get<T>(key);
-    });
-    return schema_.add(std::move(key), defaults_.*member, std::move(doc));
+    if constexpr (std::is_same_v<T, std::size_t>) {
+      // A count or a length: an integer option, never negative.
+      readers_.push_back([key, member](const Options& options, Struct& out) {
+        out.*member = static_cast<std::size_t>(options.template get<std::int64_t>(key));
+      });
+      return schema_.add(std::move(key), static_cast<std::int64_t>(defaults_.*member), std::move(doc)).min(0);
+    } else {
+      readers_.push_back([key, member](const Options& options, Struct& out) {
+        out.*member = options.template get<T>(key);
+      });
+      return schema_.add(std::move(key), defaults_.*member, std::move(doc));
+    }
   }
 
   /// Declares option `key` as a string naming one of `choices` and reads it into an enum (or
