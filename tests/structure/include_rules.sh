@@ -29,4 +29,32 @@ report "the SDK's contract headers must not include the model layers (<anvil/nn/
   "$(grep -lE '#include <anvil/nn/' sdk/include/anvil/*.h | sed 's/$/: includes <anvil\/nn\/...>/' || true)"
 report "tokenizer plugins are TORCH_FREE (they load without LibTorch):" \
   "$(grep -L 'TORCH_FREE' plugins/tokenizer-*/CMakeLists.txt || true)"
+# The core's module graph: which modules each one may include from (its libraries link theirs).
+# A new edge is a design decision: add it here, to the CMake link, and to docs/architecture.md.
+declare -A allowed=(
+  [io]="" [log]="" [host]="" [metrics]="" [plugin]=""
+  [data]="io"
+  [checkpoint]="io"
+  [export]="checkpoint io"
+  [plan]="metrics"
+  [manifest]="data plugin"
+  [run]="manifest plugin"
+  [train]="checkpoint data manifest metrics plugin"
+  [cli]="checkpoint data export host log manifest metrics plan plugin run train"
+)
+module_violations=""
+for module in "${!allowed[@]}"; do
+  [ -d "core/$module" ] || continue
+  while IFS= read -r hit; do
+    [ -n "$hit" ] || continue
+    used=$(sed -E 's/.*#include "([a-z_]+)\/.*/\1/' <<<"$hit")
+    [ "$used" = "$module" ] && continue
+    case " ${allowed[$module]} " in *" $used "*) ;; *) module_violations+="$hit (core/$module may include: ${allowed[$module]:-nothing of the core})"$'\n' ;; esac
+  done < <(grep -rnE '#include "[a-z_]+/' "core/$module" --include='*.cpp' --include='*.h' || true)
+done
+for folder in core/*/; do
+  name=$(basename "$folder")
+  [ -n "${allowed[$name]+set}" ] || module_violations+="core/$name is not in the module graph of include_rules.sh"$'\n'
+done
+report "a core module includes a module it does not depend on:" "${module_violations%$'\n'}"
 exit $status
