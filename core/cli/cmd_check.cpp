@@ -4,9 +4,9 @@
 // architecture's options through its footprint, and prints the components, the data's state
 // and a memory plan per rank.
 #include "cli/torch_commands.h"
-#include "cli/data_setup.h"
-#include "cli/output_folder.h"
-#include "cli/run_components.h"
+#include "run/data_setup.h"
+#include "run/output_folder.h"
+#include "run/run_components.h"
 #include "cli/run_setup.h"
 #include "metrics/table.h"
 #include "data/dataset.h"

@@ -1,11 +1,11 @@
 // `anvil data prepare`: raw text to token shards, from a manifest's [data] section or from
 // flags; `anvil data inspect` is in cmd_data_inspect.cpp.
 #include "cli/command.h"
-#include "cli/data_setup.h"
-#include "cli/prepare_run.h"
+#include "run/data_setup.h"
+#include "run/prepare_run.h"
 #include "cli/run_setup.h"
 #include "metrics/table.h"
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "log/logging.h"
 #include "manifest/validate.h"

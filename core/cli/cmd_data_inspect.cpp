@@ -4,7 +4,7 @@
 #include "cli/command.h"
 #include "cli/run_setup.h"
 #include "metrics/table.h"
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "data/token_loader.h"
 #include "metrics/progress_bar.h"
@@ -185,7 +185,7 @@ int run_data_inspect(const std::vector<std::string>& argv) {
   print_splits(dataset, out);
   print_stages(info, out);
 
-  const OpenTokenizer opened = open_tokenizer(args.common, dataset.dir() / kDatasetTokenizerDir, "");
+  const OpenTokenizer opened = open_tokenizer(args.common.plugin_paths, dataset.dir() / kDatasetTokenizerDir, "");
   const TokenStream& train = dataset.split("train");
   if (args.top > 0) print_top_tokens(train, *opened.tokenizer, args.top, out);
   if (args.samples > 0) print_samples(train, *opened.tokenizer, args, out);

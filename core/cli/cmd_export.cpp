@@ -2,8 +2,8 @@
 // Transformers folder (config.json, model.safetensors, tokenizer.json, ...) that other tools
 // load directly; see export/hf_export.h and docs/export.md.
 #include "checkpoint/checkpoint_layout.h"
-#include "cli/checkpoint_model.h"
-#include "cli/tokenizer_setup.h"
+#include "run/checkpoint_model.h"
+#include "run/tokenizer_setup.h"
 #include "cli/torch_commands.h"
 #include "cli/run_setup.h"
 #include "export/hf_export.h"
@@ -44,7 +44,7 @@ int run_export_command(const std::vector<std::string>& args) {
   const std::optional<c10::ScalarType> dtype = parse_export_dtype(dtype_name);
   if (!dtype) throw po::error("--dtype must be fp32, bf16 or fp16, got '" + dtype_name + "'");
 
-  const CheckpointModel loaded = load_checkpoint_model(common, path, c10::Device(c10::kCPU));
+  const CheckpointModel loaded = load_checkpoint_model(common.plugin_paths, path, c10::Device(c10::kCPU));
   // The checkpoint's resolved manifest names the plugins (for messages) and the end-of-text
   // token the documents were packed with.
   const Manifest manifest = Manifest::load(loaded.dir / kManifestFile);

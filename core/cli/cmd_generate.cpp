@@ -1,7 +1,7 @@
 // `anvil generate RUN`: text from a trained checkpoint. The prompt comes from --prompt or stdin;
 // sampling settings default to the run's [sample] section; the continuation is printed as it is
 // generated (after the prompt) and a line of statistics goes to stderr.
-#include "cli/checkpoint_model.h"
+#include "run/checkpoint_model.h"
 #include "cli/torch_commands.h"
 #include "cli/run_setup.h"
 #include "train/device_setup.h"
@@ -65,7 +65,7 @@ int run_generate_command(const std::vector<std::string>& args) {
   if (path.empty()) throw po::error("anvil generate needs a checkpoint: anvil generate runs/NAME");
 
   const c10::Device device = resolve_device(device_name);
-  CheckpointModel loaded = load_checkpoint_model(common, path, device);
+  CheckpointModel loaded = load_checkpoint_model(common.plugin_paths, path, device);
   SampleConfig config = loaded.config.sample;
   config.prompt = values.count("prompt") ? values["prompt"].as<std::string>() : read_stdin_prompt();
   if (values.count("max-new-tokens")) config.max_new_tokens = values["max-new-tokens"].as<std::int64_t>();

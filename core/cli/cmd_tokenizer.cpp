@@ -2,7 +2,7 @@
 // use a trained one on text (a folder, see tokenizer_setup.h).
 #include "cli/command.h"
 #include "cli/run_setup.h"
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "data/text_files.h"
 #include "log/logging.h"
 #include "manifest/overrides.h"
@@ -210,7 +210,7 @@ bool parse_use_options(const std::vector<std::string>& args, const char* verb, U
 int encode(const std::vector<std::string>& args) {
   UseOptions o;
   if (!parse_use_options(args, "encode", o)) return 0;
-  const OpenTokenizer opened = open_tokenizer(o.common, o.dir, o.plugin);
+  const OpenTokenizer opened = open_tokenizer(o.common.plugin_paths, o.dir, o.plugin);
   const Tokenizer* tokenizer = opened.tokenizer.get();
   const auto* ordinary = dynamic_cast<const OrdinaryEncoder*>(tokenizer);
   if (o.ordinary && !ordinary)
@@ -268,7 +268,7 @@ std::vector<std::int32_t> parse_ids(const std::string& line, std::size_t line_nu
 int decode(const std::vector<std::string>& args) {
   UseOptions o;
   if (!parse_use_options(args, "decode", o)) return 0;
-  const OpenTokenizer opened = open_tokenizer(o.common, o.dir, o.plugin);
+  const OpenTokenizer opened = open_tokenizer(o.common.plugin_paths, o.dir, o.plugin);
   const Tokenizer* tokenizer = opened.tokenizer.get();
   const std::vector<std::string> lines = split_lines(read_input(o.files));
   std::vector<std::int32_t> all;

@@ -62,11 +62,7 @@ std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
 
 std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
                                              const std::string& name) {
-  const std::vector<fs::path> search_path = run_search_path(common.plugin_paths, {});
-  auto host = std::make_unique<PluginHost>();
-  host->discover_kind(search_path, kind);
-  if (!host->find(kind, name)) host->discover(search_path);
-  return host;
+  return discover_plugins_for(common.plugin_paths, kind, name);
 }
 
 }  // namespace anvil::core

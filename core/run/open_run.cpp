@@ -29,6 +29,15 @@ std::unique_ptr<PluginHost> discover_plugins(const std::vector<std::string>& plu
   return host;
 }
 
+std::unique_ptr<PluginHost> discover_plugins_for(const std::vector<std::string>& plugin_paths,
+                                                 ComponentKind kind, const std::string& name) {
+  const std::vector<fs::path> search_path = run_search_path(plugin_paths, {});
+  auto host = std::make_unique<PluginHost>();
+  host->discover_kind(search_path, kind);
+  if (!host->find(kind, name)) host->discover(search_path);
+  return host;
+}
+
 OpenRun open_run(const fs::path& manifest_path, const std::vector<std::string>& overrides,
                  const std::vector<std::string>& plugin_paths) {
   std::vector<Override> parsed;

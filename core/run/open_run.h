@@ -35,6 +35,12 @@ OpenRun open_run(const std::filesystem::path& manifest_path, const std::vector<s
 std::unique_ptr<PluginHost> discover_plugins(const std::vector<std::string>& plugin_paths,
                                              const std::vector<std::filesystem::path>& manifest_paths);
 
+/// The plugins for a command that needs one component, `name` of `kind`, and no manifest: the
+/// libraries named for `kind` first (PluginHost::discover_kind), which for a tokenizer means no
+/// LibTorch, then every other library only when none of them provides it.
+std::unique_ptr<PluginHost> discover_plugins_for(const std::vector<std::string>& plugin_paths,
+                                                 ComponentKind kind, const std::string& name);
+
 /// The manifest's [plugins] paths, resolved against the file that names them.
 std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifest);
 

@@ -38,7 +38,7 @@ declare -A allowed=(
   [export]="checkpoint io"
   [plan]="metrics"
   [manifest]="data plugin"
-  [run]="manifest plugin"
+  [run]="checkpoint data host log manifest metrics plugin train"
   [train]="checkpoint data manifest metrics plugin"
   [cli]="checkpoint data export host log manifest metrics plan plugin run train"
 )

@@ -17,7 +17,6 @@
 
 namespace anvil::core {
 
-struct CommonOptions;
 
 inline constexpr const char* kTokenizerSidecar = "anvil-tokenizer.toml";
 
@@ -55,7 +54,7 @@ struct OpenTokenizer {
 
 /// Loads the trained tokenizer in `dir` (see tokenizer_section_of), with plugins found from
 /// the common options.
-OpenTokenizer open_tokenizer(const CommonOptions& common, const std::filesystem::path& dir,
+OpenTokenizer open_tokenizer(const std::vector<std::string>& plugin_paths, const std::filesystem::path& dir,
                              const std::string& plugin);
 
 }  // namespace anvil::core

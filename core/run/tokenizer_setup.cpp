@@ -1,6 +1,6 @@
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 
-#include "cli/run_setup.h"
+#include "run/open_run.h"
 #include "log/logging.h"
 #include "manifest/manifest.h"
 #include "manifest/validate.h"
@@ -73,12 +73,12 @@ toml::table tokenizer_section_of(const fs::path& dir, const std::string& plugin)
   return section;
 }
 
-OpenTokenizer open_tokenizer(const CommonOptions& common, const fs::path& dir,
+OpenTokenizer open_tokenizer(const std::vector<std::string>& plugin_paths, const fs::path& dir,
                              const std::string& plugin) {
   toml::table section = tokenizer_section_of(dir, plugin);
   OpenTokenizer opened;
   const std::string name = section["plugin"].value_or(std::string());
-  opened.host = load_plugins_for(common, ComponentKind::tokenizer, name);
+  opened.host = discover_plugins_for(plugin_paths, ComponentKind::tokenizer, name);
   opened.logger = make_logger("tokenizer/" + name);
   opened.tokenizer = make_tokenizer(*opened.host, section, (dir / kTokenizerSidecar).string(),
                                     *opened.logger);

@@ -1,6 +1,6 @@
-#include "cli/run_components.h"
+#include "run/run_components.h"
 
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "host/cpu_features.h"
 #include "host/peak_flops.h"
 

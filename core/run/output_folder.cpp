@@ -1,4 +1,4 @@
-#include "cli/output_folder.h"
+#include "run/output_folder.h"
 
 #include "metrics/progress_bar.h"
 #include "train/train_config.h"

@@ -1,4 +1,4 @@
-#include "cli/checkpoint_model.h"
+#include "run/checkpoint_model.h"
 
 #include "checkpoint/checkpoint_io.h"
 #include "train/train_checkpoint.h"
@@ -10,11 +10,12 @@ namespace fs = std::filesystem;
 
 namespace anvil::core {
 
-CheckpointModel load_checkpoint_model(const CommonOptions& common, const fs::path& path, c10::Device device) {
+CheckpointModel load_checkpoint_model(const std::vector<std::string>& plugin_paths, const fs::path& path,
+                                      c10::Device device) {
   CheckpointModel loaded;
   loaded.dir = resolve_checkpoint(path, [](const std::string& message) { spdlog::warn("{}", message); });
   loaded.step = read_checkpoint_state(loaded.dir / kStateFile).step;
-  OpenRun opened = open_run(loaded.dir / kManifestFile, {}, common.plugin_paths);
+  OpenRun opened = open_run(loaded.dir / kManifestFile, {}, plugin_paths);
   const Manifest& manifest = opened.manifest;
   const std::vector<ComponentSection>& sections = opened.sections;
   Run& run = loaded.run;

@@ -3,14 +3,15 @@
 // the plugins and options; its tokenizer/ and model.safetensors hold the rest): what
 // `anvil generate` and `anvil export` work from.
 
-#include "cli/run_components.h"
-#include "cli/run_setup.h"
+#include "run/run_components.h"
 #include "train/train_config.h"
 
 #include <c10/core/Device.h>
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace anvil::core {
 
@@ -26,7 +27,7 @@ struct CheckpointModel {
 /// are skipped with a warning). Loads the plugins the checkpoint's manifest names, the
 /// tokenizer from its tokenizer/ folder and the model's weights, on `device`, in eval mode.
 /// Throws DataError naming the checkpoint and the damaged or mismatched file.
-CheckpointModel load_checkpoint_model(const CommonOptions& common, const std::filesystem::path& path,
+CheckpointModel load_checkpoint_model(const std::vector<std::string>& plugin_paths, const std::filesystem::path& path,
                                       c10::Device device);
 
 }  // namespace anvil::core

@@ -1,6 +1,6 @@
-#include "cli/data_setup.h"
+#include "run/data_setup.h"
 
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "data/data_options.h"
 #include "data/input_files.h"
 #include "manifest/validate.h"

@@ -1,8 +1,8 @@
-#include "cli/prepare_run.h"
+#include "run/prepare_run.h"
 
-#include "cli/data_setup.h"
+#include "run/data_setup.h"
 #include "metrics/table.h"
-#include "cli/tokenizer_setup.h"
+#include "run/tokenizer_setup.h"
 #include "data/dataset.h"
 #include "log/logging.h"
 #include "metrics/progress_bar.h"
