@@ -4,6 +4,8 @@
 
 #include "manifest/validate.h"
 
+#include "manifest/core_sections.h"
+
 #include "data/data_options.h"
 
 namespace anvil::core {
@@ -83,52 +85,6 @@ OptionSchema training_schema() {
   return s;
 }
 
-OptionSchema sample_schema() {
-  OptionSchema s;
-  s.add("prompt", "",
-        "Text the trained model continues at the end of `anvil train` (empty: no sample).");
-  s.add("max_new_tokens", 200, "Tokens generated after the prompt.").min(1);
-  s.add("temperature", 0.8, "Softmax temperature; 0 picks the most likely token (greedy).")
-      .min(0);
-  s.add("top_k", 40, "Sample among the k most likely tokens; 0 = all.").min(0);
-  s.add("top_p", 1.0,
-        "Sample among the fewest most likely tokens whose probabilities sum to at least this; 1 = "
-        "all.")
-      .range(0, 1);
-  s.add("repetition_penalty", 1.0,
-        "Divides the (positive) logits of tokens already in the text by this; 1 = off, 1.1-1.3 "
-        "discourages loops.")
-      .range(0.01, 100);
-  s.add("stop", std::vector<std::string>{}, "Generation ends before the first of these strings.");
-  s.add("seed", 0, "Seed of the sampler; 0 uses the run's seed.").min(0);
-  return s;
-}
-
-OptionSchema checkpoint_schema() {
-  OptionSchema s;
-  s.add("every_steps", 0, "Save a checkpoint every this many steps; 0: not by step count.").min(0);
-  s.add("every_minutes", 0.0,
-        "Save a checkpoint when this many minutes of training passed since the last one; 0: "
-        "not by time.")
-      .min(0);
-  s.add("at_end", true, "Save a checkpoint when training finishes.");
-  s.add("keep_last", 3, "Checkpoints to keep, newest first; 0 keeps all.").min(0);
-  s.add("keep_every", 0,
-        "Also keep every checkpoint whose step is a multiple of this, whatever keep_last says; 0: "
-        "none.")
-      .min(0);
-  s.add("async", false,
-        "Write checkpoints on a background thread from a copy of the state, so that training "
-        "does not wait for the disk (costs one copy of the weights and optimizer state in "
-        "memory).");
-  s.add("resume", "auto",
-        "auto: continue from the newest valid checkpoint of the run folder when it has one; "
-        "never: start over (refused when the run folder has checkpoints; see anvil train "
-        "--restart).")
-      .one_of({"auto", "never"});
-  return s;
-}
-
 OptionSchema data_schema() {
   OptionSchema s;
   s.add("train", std::vector<std::string>{},
@@ -188,8 +144,8 @@ const std::vector<std::pair<std::string, OptionSchema>>& core_sections() {
       {"data", data_schema()},
       {"data.clean", clean_binding().schema()},  // declared with their structs (data/data_options.h)
       {"data.dedup", dedup_binding().schema()},
-      {"sample", sample_schema()},
-      {"checkpoint", checkpoint_schema()},
+      {"sample", sample_binding().schema()},  // declared with their structs (core_sections.h)
+      {"checkpoint", checkpoint_binding().schema()},
   };
   return sections;
 }

@@ -69,22 +69,12 @@ TrainConfig read_train_config(const Manifest& manifest, int world) {
   if (const toml::array* names = root.at_path("training.no_decay").as_array())
     for (const toml::node& name : *names) c.no_decay.push_back(name.value_or(std::string()));
 
-  c.sample.prompt = value_at<std::string>(root, "sample.prompt");
-  c.sample.max_new_tokens = value_at<std::int64_t>(root, "sample.max_new_tokens");
-  c.sample.temperature = value_at<double>(root, "sample.temperature");
-  c.sample.top_k = value_at<std::int64_t>(root, "sample.top_k");
-  c.sample.top_p = value_at<double>(root, "sample.top_p");
-  c.sample.repetition_penalty = value_at<double>(root, "sample.repetition_penalty");
-  if (const toml::array* stops = root.at_path("sample.stop").as_array())
-    for (const toml::node& stop : *stops) c.sample.stop.push_back(stop.value_or(std::string()));
-  c.sample.seed = static_cast<std::uint64_t>(value_at<std::int64_t>(root, "sample.seed"));
-  c.checkpoint.every_steps = value_at<std::int64_t>(root, "checkpoint.every_steps");
-  c.checkpoint.every_minutes = value_at<double>(root, "checkpoint.every_minutes");
-  c.checkpoint.at_end = value_at<bool>(root, "checkpoint.at_end");
-  c.checkpoint.keep_last = value_at<std::int64_t>(root, "checkpoint.keep_last");
-  c.checkpoint.keep_every = value_at<std::int64_t>(root, "checkpoint.keep_every");
-  c.checkpoint.async = value_at<bool>(root, "checkpoint.async");
-  c.checkpoint.resume_auto = value_at<std::string>(root, "checkpoint.resume") == "auto";
+  // [sample] and [checkpoint] through the bindings that declared them (core_sections.h).
+  Diagnostics diagnostics;
+  c.sample = sample_binding().read(Options(*root["sample"].as_table(), "sample", diagnostics));
+  c.checkpoint =
+      checkpoint_binding().read(Options(*root["checkpoint"].as_table(), "checkpoint", diagnostics));
+  ANVIL_CHECK(diagnostics.items().empty(), "internal: [sample] or [checkpoint] not validated");
   LrSchedule{c.schedule};  // its consistency checks, before any work is done
   return c;
 }

@@ -2,6 +2,7 @@
 // What the trainer reads from a validated manifest ([run], [training], [sample]), as plain
 // values, so the loop and its tests do not walk TOML.
 
+#include "manifest/core_sections.h"
 #include "train/lr_schedule.h"
 
 #include <cstdint>
@@ -14,28 +15,6 @@ namespace anvil::core {
 class Manifest;
 
 enum class NonFinitePolicy { skip, stop };
-
-struct SampleConfig {
-  std::string prompt;  ///< empty: no sample
-  std::int64_t max_new_tokens = 200;
-  double temperature = 0.8;  ///< 0 = greedy
-  std::int64_t top_k = 40;   ///< 0 = all tokens
-  double top_p = 1.0;        ///< nucleus sampling mass; 1 = all tokens
-  double repetition_penalty = 1.0;  ///< > 1 discourages repeating tokens; 1 = off
-  std::vector<std::string> stop;    ///< generation ends before the first of these strings
-  bool stop_at_end_of_text = true;  ///< generation ends at the tokenizer's end-of-text token
-  std::uint64_t seed = 0;    ///< 0 = the run's seed
-};
-
-struct CheckpointConfig {
-  std::int64_t every_steps = 0;  ///< 0: not by step count
-  double every_minutes = 0;      ///< 0: not by time
-  bool at_end = true;
-  std::int64_t keep_last = 3;    ///< 0: keep all
-  std::int64_t keep_every = 0;   ///< 0: none kept for their step
-  bool async = false;
-  bool resume_auto = true;       ///< resume = "auto"
-};
 
 struct TrainConfig {
   // [run]
