@@ -18,6 +18,7 @@
 #include "train/device_setup.h"
 #include "train/precision.h"
 #include "train/train_config.h"
+#include "dist/launch_environment.h"
 #include "run/open_run.h"
 
 #include <anvil/errors.h>
@@ -204,13 +205,6 @@ void print_summary(const Manifest& manifest, const std::vector<ComponentSection>
   out << "\nOK: " << sections.size() << " components, every key valid.\n";
 }
 
-// $WORLD_SIZE as torchrun and Slurm set it (1 when unset or not a positive number).
-std::int64_t world_size_from_environment() {
-  const char* text = std::getenv("WORLD_SIZE");
-  const long long n = text ? std::atoll(text) : 0;
-  return n > 0 ? n : 1;
-}
-
 }  // namespace
 
 int run_check_command(const std::vector<std::string>& args) {
@@ -245,7 +239,8 @@ int run_check_command(const std::vector<std::string>& args) {
   const std::unique_ptr<PluginHost>& host = run.host;
   const std::vector<ComponentSection>& sections = run.sections;
   const CheapComponents made = create_components(sections, *host);
-  if (ranks == 0) ranks = world_size_from_environment();
+  // Under torchrun, srun or mpirun: the job's world size (its environment checked on the way).
+  if (ranks == 0) ranks = read_launch_environment().world_size;
   if (ranks < 1) throw Error("--ranks must be at least 1, got " + std::to_string(ranks));
   if (device_memory_gib < 0) throw Error("--device-memory must be positive (GiB)");
   // The settings that depend on each other (schedule, batch over the ranks).

@@ -99,6 +99,25 @@ TEST_CASE("check plans the memory of the GPU presets per rank and ZeRO stage", "
   CHECK_THAT(tiny.out, Contains("PER RANK                1 rank"));
 }
 
+TEST_CASE("check plans for the job its launcher describes, and refuses an inconsistent one", "[e2e][check]") {
+  const std::string manifest = std::string(ANVIL_SOURCE_DIR) + "/configs/tiny-moe.toml --set 'run.device=\"cuda\"'";
+  const std::string anvil = ANVIL_EXECUTABLE;
+  // srun's variables: two tasks, the master taken from the node list.
+  const auto slurm = anvil::test::run_process(
+      "env SLURM_PROCID=0 SLURM_NTASKS=2 SLURM_JOB_NODELIST='n[1-2]' " + anvil + " check " + manifest);
+  INFO(slurm.out << slurm.err);
+  REQUIRE(slurm.exit_code == 0);
+  CHECK_THAT(slurm.out, Contains("memory plan: 2 ranks"));
+  // torchrun's, without a master address: an error before any work.
+  const auto torchrun = anvil::test::run_process("env RANK=0 WORLD_SIZE=2 " + anvil + " check " + manifest);
+  CHECK(torchrun.exit_code == 1);
+  CHECK_THAT(torchrun.err, Contains("error: torchrun started rank 0 of 2 without a master address: "
+                                    "MASTER_ADDR is not set"));
+  const auto outside = anvil::test::run_process("env RANK=2 WORLD_SIZE=2 MASTER_ADDR=h " + anvil + " check " + manifest);
+  CHECK(outside.exit_code == 1);
+  CHECK_THAT(outside.err, Contains("rank 2 is outside a world of 2 processes (RANK, WORLD_SIZE)"));
+}
+
 TEST_CASE("check catches inconsistent architecture options without building the model", "[e2e][check]") {
   const std::string configs = std::string(ANVIL_SOURCE_DIR) + "/configs/";
   const auto r = anvil::test::run_anvil("check " + configs + "moe-16b.toml --set model.top_k=65");
