@@ -108,7 +108,7 @@ int prepare(const std::vector<std::string>& argv) {
   // Only the folder's tokenizer is needed: its plugin's library first, no architecture.
   const std::string plugin =
       tokenizer_section_of(fs::absolute(args.tokenizer), args.plugin)["plugin"].value_or(std::string());
-  const std::unique_ptr<PluginHost> host = load_plugins_for(args.common, ComponentKind::tokenizer, plugin);
+  const std::unique_ptr<PluginHost> host = discover_plugins_for(args.common.plugin_paths, ComponentKind::tokenizer, plugin);
   validate_core_sections(manifest, "data", *host);
   prepare_data(manifest, *host, nullptr, args.plugin, args.force, std::cout);
   return 0;

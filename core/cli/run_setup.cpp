@@ -60,9 +60,4 @@ std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
   return discover_plugins(common.plugin_paths, manifest_paths);
 }
 
-std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
-                                             const std::string& name) {
-  return discover_plugins_for(common.plugin_paths, kind, name);
-}
-
 }  // namespace anvil::core

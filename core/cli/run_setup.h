@@ -53,10 +53,4 @@ int run_action(const std::string& command, const std::vector<std::string>& args,
 std::unique_ptr<PluginHost> load_plugins(const CommonOptions& common,
                                          const std::vector<std::filesystem::path>& manifest_paths);
 
-/// The plugins for a command that needs one component, `name` of `kind`, and no manifest: the
-/// libraries named for `kind` first (PluginHost::discover_kind), which for a tokenizer means no
-/// LibTorch, then every other library only when none of them provides it.
-std::unique_ptr<PluginHost> load_plugins_for(const CommonOptions& common, ComponentKind kind,
-                                             const std::string& name);
-
 }  // namespace anvil::core

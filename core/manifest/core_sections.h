@@ -3,10 +3,14 @@
 // with OptionBinding: the schema core_schema validates against (type, default, range, doc) and
 // the reading of the validated table come from the same declaration.
 
+#include <anvil/errors.h>
 #include <anvil/option_binding.h>
+
+#include <toml++/toml.h>
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace anvil::core {
@@ -32,6 +36,20 @@ struct CheckpointConfig {
   bool async = false;
   bool resume_auto = true;       ///< resume = "auto"
 };
+
+/// The section at `path` ("data.clean") of a validated manifest's `root`, read through the
+/// `binding` that declared it. Validation filled in every default and checked every value, so a
+/// missing table or a problem reading it is a programming error (anvil::Error "internal: ...").
+template <class Struct>
+Struct read_validated_section(const OptionBinding<Struct>& binding, const toml::table& root,
+                              std::string_view path) {
+  const toml::table* table = root.at_path(path).as_table();
+  ANVIL_CHECK(table != nullptr, "internal: manifest section [", path, "] is not set after validation");
+  Diagnostics diagnostics;
+  Struct value = binding.read(Options(*table, std::string(path), diagnostics));
+  ANVIL_CHECK(diagnostics.items().empty(), "internal: manifest section [", path, "] is not validated");
+  return value;
+}
 
 /// [sample]: the text `anvil train` generates at the end, and `anvil generate`'s defaults.
 const OptionBinding<SampleConfig>& sample_binding();

@@ -219,19 +219,15 @@ std::string_view library_prefix(ComponentKind kind) {
 }
 
 void PluginHost::discover(const std::vector<fs::path>& search_path) {
-  discover_matching(search_path, {}, /*warn_missing=*/!discovered_kind_);
+  discover_matching(search_path, {});
 }
 
 void PluginHost::discover_kind(const std::vector<fs::path>& search_path, ComponentKind kind) {
-  discover_matching(search_path, library_prefix(kind), /*warn_missing=*/true);
-  discovered_kind_ = true;  // a later discover() of the same path need not warn again
+  discover_matching(search_path, library_prefix(kind));
 }
 
 void PluginHost::discover_matching(const std::vector<fs::path>& search_path,
-                                   std::string_view file_prefix, bool warn_missing) {
-  for (const fs::path& entry : search_path)
-    if (std::find(searched_.begin(), searched_.end(), entry) == searched_.end())
-      searched_.push_back(entry);
+                                   std::string_view file_prefix) {
   const auto try_load = [this, file_prefix](const fs::path& file) {
     if (file.filename().string().compare(0, file_prefix.size(), file_prefix) != 0) return;
     try {
@@ -245,12 +241,15 @@ void PluginHost::discover_matching(const std::vector<fs::path>& search_path,
   };
 
   for (const fs::path& entry : search_path) {
+    // An entry searched before (discover_kind, then discover) was reported then.
+    const bool first_search = std::find(searched_.begin(), searched_.end(), entry) == searched_.end();
+    if (first_search) searched_.push_back(entry);
     std::error_code error;
     if (fs::is_directory(entry, error)) {
       for (const fs::path& file : libraries_in(entry)) try_load(file);
     } else if (fs::exists(entry, error)) {
       try_load(entry);
-    } else if (warn_missing) {
+    } else if (first_search) {
       spdlog::warn("plugin search path entry '{}' does not exist; skipped", entry.string());
     }
   }

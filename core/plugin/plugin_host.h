@@ -123,10 +123,9 @@ class PluginHost final : public ComponentCatalog {
  private:
   class Registrar;  // the Registry implementation handed to one library's register function
   void discover_matching(const std::vector<std::filesystem::path>& search_path,
-                         std::string_view file_prefix, bool warn_missing);
-  bool discovered_kind_ = false;  // discover_kind() ran (and warned about missing entries)
+                         std::string_view file_prefix);
   std::vector<LibraryRecord> libraries_;
-  std::vector<std::filesystem::path> searched_;  // discover()'s search path
+  std::vector<std::filesystem::path> searched_;  // every entry discover() was given, once
   std::vector<ComponentEntry> entries_;
   std::vector<std::shared_ptr<PluginLibrary>> loaded_;  // never unloaded before the host dies
 };

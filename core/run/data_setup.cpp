@@ -3,6 +3,7 @@
 #include "run/tokenizer_setup.h"
 #include "data/data_options.h"
 #include "data/input_files.h"
+#include "manifest/core_sections.h"
 #include "manifest/validate.h"
 
 #include <anvil/errors.h>
@@ -57,10 +58,8 @@ PrepareOptions prepare_options_of(const toml::table& root) {
   o.eos_token = text("data.eos_token");
   o.workers = static_cast<int>(integer("data.workers"));
   // The sub-sections through the bindings that declared them.
-  Diagnostics diagnostics;
-  o.clean = clean_binding().read(Options(*root.at_path("data.clean").as_table(), "data.clean", diagnostics));
-  o.dedup = dedup_binding().read(Options(*root.at_path("data.dedup").as_table(), "data.dedup", diagnostics));
-  ANVIL_CHECK(diagnostics.items().empty(), "internal: [data.clean] or [data.dedup] not validated");
+  o.clean = read_validated_section(clean_binding(), root, "data.clean");
+  o.dedup = read_validated_section(dedup_binding(), root, "data.dedup");
   return o;
 }
 

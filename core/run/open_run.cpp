@@ -15,12 +15,15 @@ std::vector<fs::path> manifest_plugin_paths(const Manifest& manifest) {
   return paths;
 }
 
+namespace {
+// --plugin-path entries, then the manifest's, then $ANVIL_PLUGIN_PATH and the installed folder.
 std::vector<fs::path> run_search_path(const std::vector<std::string>& plugin_paths,
                                       const std::vector<fs::path>& manifest_paths) {
   std::vector<fs::path> first(plugin_paths.begin(), plugin_paths.end());
   first.insert(first.end(), manifest_paths.begin(), manifest_paths.end());
   return plugin_search_path(first);
 }
+}  // namespace
 
 std::unique_ptr<PluginHost> discover_plugins(const std::vector<std::string>& plugin_paths,
                                              const std::vector<fs::path>& manifest_paths) {

@@ -44,8 +44,4 @@ std::unique_ptr<PluginHost> discover_plugins_for(const std::vector<std::string>&
 /// The manifest's [plugins] paths, resolved against the file that names them.
 std::vector<std::filesystem::path> manifest_plugin_paths(const Manifest& manifest);
 
-/// The search path discover_plugins uses.
-std::vector<std::filesystem::path> run_search_path(const std::vector<std::string>& plugin_paths,
-                                                   const std::vector<std::filesystem::path>& manifest_paths);
-
 }  // namespace anvil::core

@@ -11,12 +11,14 @@ struct BigramSettings {
   double init_std = 0.02;
 };
 
-anvil::OptionBinding<BigramSettings> bigram_binding() {
-  anvil::OptionBinding<BigramSettings> binding;
-  binding
-      .bind("init_std", &BigramSettings::init_std,
-            "standard deviation of the normal initialisation of the logit table (> 0)")
-      .min(0.0);
+const anvil::OptionBinding<BigramSettings>& bigram_binding() {
+  static const anvil::OptionBinding<BigramSettings> binding = [] {
+    anvil::OptionBinding<BigramSettings> b;
+    b.bind("init_std", &BigramSettings::init_std,
+           "standard deviation of the normal initialisation of the logit table (> 0)")
+        .min(0.0);
+    return b;
+  }();
   return binding;
 }
 
