@@ -19,7 +19,6 @@ using nn::DenseModel;
 using nn::DenseOptionProblem;
 using nn::DenseOptions;
 
-
 /// The defaults of the hybrid schema: the dense ones, a 64-token window and one global head.
 DenseOptions hybrid_defaults();
 
